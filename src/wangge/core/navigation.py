@@ -1,0 +1,51 @@
+"""The navigation menu, by role. Apps add their entries to ``NAV``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from wangge.core.scope import has_capability, scope_for
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    url_name: str
+    label: str | Promise
+    icon: str
+    # Shown when the user holds any of these roles; empty means every signed-in user.
+    roles: frozenset[str] = frozenset()
+    capability: str | None = None
+    staff_only: bool = False
+
+
+NAV: list[NavEntry] = [
+    NavEntry("home", _("Home"), "home"),
+    NavEntry("places:browser", _("Places"), "map", staff_only=True),
+    NavEntry("audit:list", _("Audit log"), "shield", capability="audit.view"),
+]
+
+
+def navigation_for(user: Any, current_path: str) -> list[dict[str, Any]]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    scope = scope_for(user)
+    items = []
+    for entry in NAV:
+        if entry.staff_only and scope.is_resident_only:
+            continue
+        if entry.roles and not (scope.is_admin or scope.roles & entry.roles):
+            continue
+        if entry.capability and not has_capability(user, entry.capability):
+            continue
+        try:
+            url = reverse(entry.url_name)
+        except NoReverseMatch:
+            continue
+        active = current_path == url or (url != "/" and current_path.startswith(url))
+        items.append({"url": url, "label": entry.label, "icon": entry.icon, "active": active})
+    return items

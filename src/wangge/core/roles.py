@@ -1,0 +1,107 @@
+"""Roles and what each may do.
+
+A user acts through assignments ``(user, role, place)``; the role says what kind of
+person they are there, and ``CAPABILITIES`` says what that lets them do. Scope (which
+records) is ``core.scope``; capability (which actions) is here.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    PLATFORM_ADMIN = "platform_admin", _("Platform administrator")
+    COUNTY_STAFF = "county_staff", _("County/district staff")
+    DEPARTMENT_STAFF = "department_staff", _("Department staff")
+    STREET_STAFF = "street_staff", _("Street office staff")
+    COMMUNITY_STAFF = "community_staff", _("Community staff")
+    PARTY_SECRETARY = "party_secretary", _("Party secretary")
+    GRID_LEADER = "grid_leader", _("Grid leader")
+    GRID_WORKER = "grid_worker", _("Full-time grid worker")
+    GRID_WORKER_PART_TIME = "grid_worker_part_time", _("Part-time grid worker")
+    MICRO_GRID_WORKER = "micro_grid_worker", _("Micro-grid worker")
+    BUILDING_LEADER = "building_leader", _("Building leader")
+    UNIT_LEADER = "unit_leader", _("Unit leader")
+    COURTYARD_LEADER = "courtyard_leader", _("Courtyard leader")
+    PROPERTY_STAFF = "property_staff", _("Property-company staff")
+    RESIDENT = "resident", _("Resident")
+
+
+# Roles whose assignment place opens the whole subtree, personal data included.
+TERRITORIAL_ROLES = frozenset(
+    {
+        Role.COUNTY_STAFF,
+        Role.STREET_STAFF,
+        Role.COMMUNITY_STAFF,
+        Role.PARTY_SECRETARY,
+        Role.GRID_LEADER,
+        Role.GRID_WORKER,
+        Role.GRID_WORKER_PART_TIME,
+        Role.MICRO_GRID_WORKER,
+        Role.BUILDING_LEADER,
+        Role.UNIT_LEADER,
+        Role.COURTYARD_LEADER,
+    }
+)
+# Roles that see the territory (places, who is responsible) but personal records only
+# when assigned to them (departments, property companies) or their own (residents).
+NON_TERRITORIAL_ROLES = frozenset({Role.DEPARTMENT_STAFF, Role.PROPERTY_STAFF, Role.RESIDENT})
+
+# The roles that carry responsibility for a place, most senior first; "who is
+# responsible here" lists these.
+RESPONSIBLE_ROLES = (
+    Role.STREET_STAFF,
+    Role.PARTY_SECRETARY,
+    Role.COMMUNITY_STAFF,
+    Role.GRID_LEADER,
+    Role.GRID_WORKER,
+    Role.GRID_WORKER_PART_TIME,
+    Role.MICRO_GRID_WORKER,
+    Role.COURTYARD_LEADER,
+    Role.BUILDING_LEADER,
+    Role.UNIT_LEADER,
+    Role.PROPERTY_STAFF,
+)
+
+
+class Capability(models.TextChoices):
+    """Actions a role may take inside its scope."""
+
+    MANAGE_PLACES = "places.manage", _("Edit places and boundaries")
+    MANAGE_STAFF = "org.manage", _("Assign staff and roles")
+    VIEW_STAFF_PHONES = "org.view_phones", _("See staff phone numbers unmasked")
+    REVEAL_PII = "pii.reveal", _("Reveal ID and phone numbers")
+    VIEW_SENSITIVE = "pii.view_sensitive", _("See health, disability and whereabouts")
+    VIEW_AUDIT = "audit.view", _("Read the audit log")
+
+
+_STAFF_BASE = {Capability.VIEW_STAFF_PHONES}
+CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.PLATFORM_ADMIN: frozenset(Capability.values),
+    Role.COUNTY_STAFF: frozenset({*_STAFF_BASE, Capability.MANAGE_PLACES, Capability.MANAGE_STAFF}),
+    Role.DEPARTMENT_STAFF: frozenset(_STAFF_BASE),
+    Role.STREET_STAFF: frozenset({*_STAFF_BASE, Capability.MANAGE_PLACES, Capability.MANAGE_STAFF}),
+    Role.COMMUNITY_STAFF: frozenset(
+        {
+            *_STAFF_BASE,
+            Capability.MANAGE_PLACES,
+            Capability.MANAGE_STAFF,
+            Capability.REVEAL_PII,
+            Capability.VIEW_SENSITIVE,
+        }
+    ),
+    Role.PARTY_SECRETARY: frozenset(
+        {*_STAFF_BASE, Capability.MANAGE_STAFF, Capability.REVEAL_PII, Capability.VIEW_SENSITIVE}
+    ),
+    Role.GRID_LEADER: frozenset({*_STAFF_BASE, Capability.REVEAL_PII, Capability.VIEW_SENSITIVE}),
+    Role.GRID_WORKER: frozenset({*_STAFF_BASE, Capability.REVEAL_PII, Capability.VIEW_SENSITIVE}),
+    Role.GRID_WORKER_PART_TIME: frozenset(_STAFF_BASE),
+    Role.MICRO_GRID_WORKER: frozenset(_STAFF_BASE),
+    Role.BUILDING_LEADER: frozenset(_STAFF_BASE),
+    Role.UNIT_LEADER: frozenset(_STAFF_BASE),
+    Role.COURTYARD_LEADER: frozenset(_STAFF_BASE),
+    Role.PROPERTY_STAFF: frozenset(),
+    Role.RESIDENT: frozenset(),
+}
