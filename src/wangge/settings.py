@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
+import tempfile
 from base64 import urlsafe_b64encode
 from datetime import timedelta
 from pathlib import Path
@@ -39,12 +41,14 @@ def env_int(name: str, default: int) -> int:
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SOURCE_ROOT = PACKAGE_DIR.parent.parent
-HOME = Path(os.environ.get("WANGGE_HOME", "var")).resolve()
-
 DEMO = env_bool("WANGGE_DEMO")
 # Development and tests: like demo mode, secrets are generated and kept under HOME.
 DEV = env_bool("WANGGE_DEV")
-TESTING = env_bool("WANGGE_TESTING")
+# Under pytest the settings are imported before any conftest runs, so detect it here.
+TESTING = env_bool("WANGGE_TESTING", default="pytest" in sys.modules)
+if TESTING and not os.environ.get("WANGGE_HOME"):
+    os.environ["WANGGE_HOME"] = tempfile.mkdtemp(prefix="wangge-test-")
+HOME = Path(os.environ.get("WANGGE_HOME", "var")).resolve()
 
 
 def _generated_secrets() -> dict[str, str]:
