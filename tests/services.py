@@ -13,7 +13,11 @@ DEFAULTS = {
     "redis": "redis://127.0.0.1:6379/0",
     "mqtt": "mqtt://127.0.0.1:1883",
 }
-ENV = {"postgres": "WANGGE_TEST_POSTGRES_URL", "redis": "WANGGE_TEST_REDIS_URL", "mqtt": "WANGGE_TEST_MQTT_URL"}
+ENV = {
+    "postgres": "WANGGE_TEST_POSTGRES_URL",
+    "redis": "WANGGE_TEST_REDIS_URL",
+    "mqtt": "WANGGE_TEST_MQTT_URL",
+}
 
 
 def in_ci() -> bool:
@@ -26,7 +30,9 @@ def service_url(name: str) -> str:
 
 def reachable(url: str, timeout: float = 1.0) -> bool:
     parsed = urlparse(url)
-    port = parsed.port or {"postgresql": 5432, "postgres": 5432, "redis": 6379, "mqtt": 1883}.get(parsed.scheme, 0)
+    port = parsed.port or {"postgresql": 5432, "postgres": 5432, "redis": 6379, "mqtt": 1883}.get(
+        parsed.scheme, 0
+    )
     try:
         with socket.create_connection((parsed.hostname or "127.0.0.1", port), timeout=timeout):
             return True

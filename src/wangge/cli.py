@@ -110,7 +110,9 @@ def cmd_manage(argv: Sequence[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wangge", description="Grid-based community governance (网格化社会治理)")
+    parser = argparse.ArgumentParser(
+        prog="wangge", description="Grid-based community governance (网格化社会治理)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="migrate, load the demo community once, and serve everything")
@@ -135,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=20240601)
     seed.set_defaults(func=cmd_seed)
 
-    sub.add_parser("manage", help="run a Django management command (migrate, createsuperuser, …)", add_help=False)
+    sub.add_parser(
+        "manage", help="run a Django management command (migrate, createsuperuser, …)", add_help=False
+    )
     return parser
 
 

@@ -43,7 +43,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SOURCE_ROOT = PACKAGE_DIR.parent.parent
 DEMO = env_bool("WANGGE_DEMO")
 # Development and tests: like demo mode, secrets are generated and kept under HOME.
-DEV = env_bool("WANGGE_DEV")
+DEV = env_bool("WANGGE_DEV", default="mypy" in sys.modules)  # type checking imports settings too
 # Under pytest the settings are imported before any conftest runs, so detect it here.
 TESTING = env_bool("WANGGE_TESTING", default="pytest" in sys.modules)
 if TESTING and not os.environ.get("WANGGE_HOME"):
@@ -87,7 +87,9 @@ SECRET_KEY = _secret("SECRET_KEY")
 FIELD_KEYS = _secret("WANGGE_FIELD_KEY")
 
 DEBUG = env_bool("WANGGE_DEBUG")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")]
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [

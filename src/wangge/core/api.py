@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from ninja import Router, Schema
@@ -100,5 +99,3 @@ def me(request: HttpRequest) -> MeOut:
             for g in scope.grants
         ],
     )
-
-

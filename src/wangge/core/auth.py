@@ -82,7 +82,9 @@ def token_authenticate(key: str) -> User | None:
     if not key or len(key) > 100:
         return None
     now = clock.now()
-    token = ApiToken.objects.select_related("user").filter(key_hash=_hash(key), revoked_at__isnull=True).first()
+    token = (
+        ApiToken.objects.select_related("user").filter(key_hash=_hash(key), revoked_at__isnull=True).first()
+    )
     if token is None or token.expires_at <= now or now - token.last_used_at > settings.TOKEN_IDLE_TIMEOUT:
         return None
     user = token.user
@@ -95,4 +97,7 @@ def token_authenticate(key: str) -> User | None:
 
 
 def token_revoke(*, key: str) -> bool:
-    return ApiToken.objects.filter(key_hash=_hash(key), revoked_at__isnull=True).update(revoked_at=clock.now()) > 0
+    return (
+        ApiToken.objects.filter(key_hash=_hash(key), revoked_at__isnull=True).update(revoked_at=clock.now())
+        > 0
+    )

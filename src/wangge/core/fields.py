@@ -42,9 +42,7 @@ class Under(Lookup):
         # Binary collation on SQLite: a half-open range is exactly "starts with".
         return f"({lhs} >= %s AND {lhs} < %s)", [*lhs_params, prefix, path_upper_bound(prefix)]
 
-    def as_postgresql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         prefix = str(self.rhs)
         if not prefix:

@@ -100,7 +100,7 @@ class _BearerMiddleware:
         return await self.inner(scope, receive, send)
 
 
-def LiveAuthMiddleware(inner: Any) -> Any:  # noqa: N802 - channels middleware factory style
+def LiveAuthMiddleware(inner: Any) -> Any:
     return AuthMiddlewareStack(_BearerMiddleware(inner))
 
 

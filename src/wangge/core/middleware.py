@@ -20,7 +20,9 @@ class RequestContext:
     request_id: str
 
 
-_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("wangge_request", default=None)
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "wangge_request", default=None
+)
 
 
 def current_request() -> RequestContext | None:

@@ -46,6 +46,9 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = _("API token")
 
+    def __str__(self) -> str:
+        return f"token {self.pk} of {self.user_id}"
+
 
 class AuditEvent(models.Model):
     """An append-only audit record (审计日志): who did what, to what, when, from where."""
@@ -72,6 +75,9 @@ class AuditEvent(models.Model):
     class Meta:
         verbose_name = _("audit event")
         indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -104,6 +110,9 @@ class OutboxEvent(models.Model):
         verbose_name = _("outbox event")
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk} ({self.status})"
+
 
 class IdempotencyRecord(models.Model):
     """The first result of a create that a phone or a device may retry (幂等键)."""
@@ -117,3 +126,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q, QuerySet
 
@@ -79,9 +80,9 @@ def scope_for(user: Any) -> UserScope:
     """The user's scope, computed once per user object (one query)."""
     if user is None or isinstance(user, AnonymousUser) or not getattr(user, "is_authenticated", False):
         return NOBODY
-    cached = getattr(user, _CACHE_ATTR, None)
+    cached: UserScope | None = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     from wangge.org.models import Assignment  # org owns assignments; core reads them
 
     today = clock.local_now().date()
@@ -144,7 +145,7 @@ def access(qs: QuerySet[M], user: Any, **lookup: Any) -> M:
     """Fetch one row the user may see, or raise NotFound (never telling the two apart)."""
     try:
         return visible_to(qs, user).get(**lookup)
-    except (qs.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound("Not found") from None
 
 

@@ -16,11 +16,13 @@ def home_summary(user: Any) -> dict[str, Any]:
     places = Place.objects.visible_to(user)
     counts = dict(places.values_list("kind").annotate(n=Count("id")).order_by())
     my_assignments = list(
-        Assignment.objects.filter(user_id=scope.user_id, is_active=True)
+        Assignment.objects.filter(user_id=scope.user_id or 0, is_active=True)
         .select_related("place", "department", "property_company")
         .order_by("place__path")
     )
-    roots = list(places.filter(pk__in=[g.place_id for g in scope.grants]).order_by("path")) if not scope.is_admin else list(
-        Place.objects.filter(parent__isnull=True).order_by("path")
+    roots = (
+        list(places.filter(pk__in=[g.place_id for g in scope.grants]).order_by("path"))
+        if not scope.is_admin
+        else list(Place.objects.filter(parent__isnull=True).order_by("path"))
     )
     return {"counts": counts, "assignments": my_assignments, "roots": roots}

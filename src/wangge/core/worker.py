@@ -12,7 +12,9 @@ def start_inprocess_worker(workers: int = 2) -> Any:
     """Start a Huey consumer's worker and scheduler threads beside the server."""
     from huey.contrib.djhuey import HUEY
 
-    consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True, check_worker_health=False)
+    consumer = HUEY.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, check_worker_health=False
+    )
     # start() launches the threads without taking over signals (run() would need the main thread).
     consumer.start()
     log.info("in-process worker started with %d threads", workers)

@@ -98,7 +98,9 @@ class PartyOrganization(models.Model):
 
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
     name = models.CharField(_("name"), max_length=100)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="party_organizations")
     secretary = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

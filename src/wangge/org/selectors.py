@@ -12,7 +12,7 @@ from wangge.core.scope import has_capability, scope_for
 from wangge.org.models import Assignment, CoBuildingUnit, Department, PartyOrganization, PropertyCompany
 from wangge.places.models import Place
 
-_ROLE_ORDER = {role: index for index, role in enumerate(RESPONSIBLE_ROLES)}
+_ROLE_ORDER: dict[str, int] = {str(role): index for index, role in enumerate(RESPONSIBLE_ROLES)}
 
 
 def may_see_staff_phones(user: Any, place: Place) -> bool:
@@ -57,7 +57,9 @@ def responsible_for(user: Any, place: Place) -> list[dict[str, Any]]:
 
 
 def assignments_visible(user: Any) -> QuerySet[Assignment]:
-    return Assignment.objects.visible_to(user).select_related("user", "place", "department", "property_company")
+    return Assignment.objects.visible_to(user).select_related(
+        "user", "place", "department", "property_company"
+    )
 
 
 def departments_visible(user: Any) -> QuerySet[Department]:

@@ -61,7 +61,10 @@ def assignment_create(
         raise Conflict(_("This person already holds this role here")) from exc
     forget_scope(user)
     audit.record(
-        actor=actor, action="assignment.created", obj=assignment, changes={"role": role, "user": user.username}
+        actor=actor,
+        action="assignment.created",
+        obj=assignment,
+        changes={"role": role, "user": user.username},
     )
     return assignment
 

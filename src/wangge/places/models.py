@@ -93,9 +93,7 @@ class Place(models.Model):
         ]
         indexes = [
             models.Index(fields=["kind", "path"], name="place_kind_path"),
-            models.Index(
-                fields=["path"], name="place_path_pattern", opclasses=["varchar_pattern_ops"]
-            ),
+            models.Index(fields=["path"], name="place_path_pattern", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:
@@ -122,3 +120,6 @@ class LocatorState(models.Model):
 
     version = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"locator v{self.version}"

@@ -91,7 +91,7 @@ def place_create(
         code=(parent.code if parent else "") + segment,
         path=(parent.path if parent else "") + segment + ".",
         depth=KIND_DEPTH[kind],
-        grid_type=grid_type or (PlaceKind.GRID == kind and "general" or ""),
+        grid_type=grid_type or ((kind == PlaceKind.GRID and "general") or ""),
         boundary=boundary,
         lat=lat,
         lng=lng,
