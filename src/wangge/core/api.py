@@ -12,6 +12,7 @@ from wangge.core.errors import DomainError
 from wangge.core.models import AuditEvent, User
 from wangge.core.roles import Role
 from wangge.core.scope import scope_for
+from wangge.core.services import live_test_send
 
 router = Router(tags=["auth"])
 
@@ -99,3 +100,23 @@ def me(request: HttpRequest) -> MeOut:
             for g in scope.grants
         ],
     )
+
+
+live_router = Router(tags=["live"])
+
+
+class LiveTestOut(Schema):
+    queued: bool
+    event_id: int
+
+
+@live_router.post("/test", response={202: LiveTestOut})
+def live_test(request: HttpRequest) -> tuple[int, LiveTestOut]:
+    """Send a test message to the caller's own live screens, through the outbox and the worker.
+
+    Monitoring rooms press this to check that a screen really receives pushes.
+    """
+    user = request.user
+    assert isinstance(user, User)
+    event = live_test_send(actor=user)
+    return 202, LiveTestOut(queued=True, event_id=event.pk)

@@ -14,6 +14,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from wangge.core.auth import token_authenticate
@@ -30,7 +31,8 @@ def place_groups(place_path: str) -> list[str]:
 def groups_for_event(
     *, place_path: str, department_ids: list[int] | None = None, user_ids: list[int] | None = None
 ) -> list[str]:
-    groups = [ALL_GROUP, *place_groups(place_path)]
+    # Administrators see everything that happens somewhere; personal messages stay personal.
+    groups = [ALL_GROUP, *place_groups(place_path)] if place_path else []
     groups += [f"live.dept.{d}" for d in department_ids or []]
     groups += [f"live.user.{u}" for u in user_ids or []]
     return groups
@@ -100,8 +102,23 @@ class _BearerMiddleware:
         return await self.inner(scope, receive, send)
 
 
+class _OriginGuard:
+    """Browsers always send Origin, and it must be one of ours (no cross-site hijacking of the
+    session cookie). A device or script without Origin must bring a bearer token instead."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.checked = AllowedHostsOriginValidator(inner)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        headers = dict(scope.get("headers") or [])
+        if b"origin" not in headers and headers.get(b"authorization", b"").lower().startswith(b"bearer "):
+            return await self.inner(scope, receive, send)
+        return await self.checked(scope, receive, send)
+
+
 def LiveAuthMiddleware(inner: Any) -> Any:
-    return AuthMiddlewareStack(_BearerMiddleware(inner))
+    return _OriginGuard(AuthMiddlewareStack(_BearerMiddleware(inner)))
 
 
 websocket_urlpatterns = [path("ws/live/", LiveConsumer.as_asgi())]
