@@ -84,6 +84,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
     from huey.contrib.djhuey import HUEY
 
+    from wangge.core.worker import discover_tasks
+
+    discover_tasks()
     consumer = HUEY.create_consumer(workers=args.workers, worker_type="thread", periodic=not args.no_periodic)
     consumer.run()
     return 0

@@ -273,6 +273,7 @@ USE_TZ = True
 # --- static files ---------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = HOME / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Third-party JS and CSS come from npm packages installed into node_modules; nothing is
 # copied into the repository. WANGGE_ASSETS_DIR points elsewhere for packaged installs.
 ASSETS_DIR = Path(os.environ.get("WANGGE_ASSETS_DIR", SOURCE_ROOT / "node_modules"))

@@ -38,7 +38,8 @@ def test_demo_serves_login_page_in_chinese(server: DemoServer) -> None:
     with urllib.request.urlopen(server.url + "/login/", timeout=10) as response:  # noqa: S310
         body = response.read().decode()
     assert response.status == 200
-    assert 'lang="zh-hans"' in body
+    assert '<html lang="zh-CN">' in body
+    assert "网格化社会治理" in body
 
 
 def test_demo_keeps_generated_secrets_under_its_home(server: DemoServer) -> None:

@@ -64,6 +64,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
+            # Accept first, so the client learns why (4401) instead of a bare handshake 403.
+            await self.accept()
             await self.close(code=4401)
             return
         self.groups_joined = await database_sync_to_async(groups_for_user)(user)

@@ -8,9 +8,18 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def discover_tasks() -> None:
+    """Import every app's tasks module so the consumer knows every task by name."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("tasks")
+
+
 def start_inprocess_worker(workers: int = 2) -> Any:
     """Start a Huey consumer's worker and scheduler threads beside the server."""
     from huey.contrib.djhuey import HUEY
+
+    discover_tasks()
 
     consumer = HUEY.create_consumer(
         workers=workers, worker_type="thread", periodic=True, check_worker_health=False

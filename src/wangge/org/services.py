@@ -16,7 +16,7 @@ from wangge.org.models import Assignment, Department, PropertyCompany
 from wangge.places.models import Place
 
 
-def _check_staff_manager(actor: User | None, place: Place) -> None:
+def check_can_manage_staff(actor: User | None, place: Place) -> None:
     if actor is None:
         return
     if not can_see_path(actor, place.path):
@@ -45,7 +45,7 @@ def assignment_create(
         raise ValidationError(_("Department staff need a department"))
     if role == Role.PROPERTY_STAFF and property_company is None:
         raise ValidationError(_("Property-company staff need a company"))
-    _check_staff_manager(actor, place)
+    check_can_manage_staff(actor, place)
     try:
         with transaction.atomic():
             assignment = Assignment.objects.create(
@@ -71,7 +71,7 @@ def assignment_create(
 
 @transaction.atomic
 def assignment_end(*, actor: User | None, assignment: Assignment) -> Assignment:
-    _check_staff_manager(actor, assignment.place)
+    check_can_manage_staff(actor, assignment.place)
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if not assignment.is_active:
         raise Conflict(_("This assignment has already ended"))
