@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from asgiref.local import Local
 from django.test import Client
 
 DEMO_SEED = 20240601
@@ -74,3 +75,18 @@ def _fresh_locator() -> Iterator[None]:
     reset_locator()
     yield
     reset_locator()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations() -> None:
+    from django.utils.translation import trans_real
+
+    from wangge.core.i18n import compile_messages
+
+    if compile_messages():
+        # Catalogues already loaded in this process predate the new .mo: load them afresh,
+        # as Django itself does when LOCALE_PATHS changes under a test.
+        trans_real._translations = {}
+        trans_real._default = None
+        trans_real._active = Local()
+        trans_real.translation_catalog_exists.cache_clear()

@@ -277,7 +277,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Third-party JS and CSS come from npm packages installed into node_modules; nothing is
 # copied into the repository. WANGGE_ASSETS_DIR points elsewhere for packaged installs.
 ASSETS_DIR = Path(os.environ.get("WANGGE_ASSETS_DIR", SOURCE_ROOT / "node_modules"))
-STATICFILES_DIRS = [
+STATICFILES_DIRS: list[Any] = [
+    PACKAGE_DIR / "static",
     ("vendor/leaflet", ASSETS_DIR / "leaflet" / "dist"),
     ("vendor/htmx", ASSETS_DIR / "htmx.org" / "dist"),
     ("vendor/echarts", ASSETS_DIR / "echarts" / "dist"),
