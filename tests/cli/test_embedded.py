@@ -50,7 +50,9 @@ def test_demo_keeps_generated_secrets_under_its_home(server: DemoServer) -> None
 
 
 def test_one_process_serves_api_websocket_and_background_work(server: DemoServer) -> None:
-    status, body = _post_json(server.url + "/api/v1/auth/token", {"username": "grid1", "password": "wangge-demo"})
+    status, body = _post_json(
+        server.url + "/api/v1/auth/token", {"username": "grid1", "password": "wangge-demo"}
+    )
     assert status == 200
     token = str(body["token"])
     ws_url = server.url.replace("http://", "ws://") + "/ws/live/"
@@ -58,7 +60,7 @@ def test_one_process_serves_api_websocket_and_background_work(server: DemoServer
         hello = json.loads(ws.recv(timeout=5))
         assert hello["type"] == "hello"
         started = time.monotonic()
-        status, queued = _post_json(server.url + "/api/v1/live/test", {}, token=token)
+        status, _ = _post_json(server.url + "/api/v1/live/test", {}, token=token)
         assert status == 202
         # Delivered by the in-process worker through the outbox, then the channel layer.
         message = json.loads(ws.recv(timeout=5))
@@ -80,7 +82,9 @@ def test_websocket_without_credentials_is_refused(server: DemoServer) -> None:
 
 
 def test_websocket_from_a_foreign_origin_is_refused_even_with_a_token(server: DemoServer) -> None:
-    status, body = _post_json(server.url + "/api/v1/auth/token", {"username": "grid1", "password": "wangge-demo"})
+    status, body = _post_json(
+        server.url + "/api/v1/auth/token", {"username": "grid1", "password": "wangge-demo"}
+    )
     assert status == 200
     ws_url = server.url.replace("http://", "ws://") + "/ws/live/"
     with (

@@ -55,7 +55,9 @@ def stack() -> Iterator[RedisStack]:
 
 
 def _token(server: DemoServer, username: str) -> str:
-    status, body = _post_json(server.url + "/api/v1/auth/token", {"username": username, "password": "wangge-demo"})
+    status, body = _post_json(
+        server.url + "/api/v1/auth/token", {"username": username, "password": "wangge-demo"}
+    )
     assert status == 200
     return str(body["token"])
 

@@ -81,7 +81,8 @@ _STAFF_BASE = {Capability.VIEW_STAFF_PHONES}
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.PLATFORM_ADMIN: frozenset(Capability.values),
     Role.COUNTY_STAFF: frozenset({*_STAFF_BASE, Capability.MANAGE_PLACES, Capability.MANAGE_STAFF}),
-    Role.DEPARTMENT_STAFF: frozenset(_STAFF_BASE),
+    # Departments reach grid staff through the case they were sent, not a phone list.
+    Role.DEPARTMENT_STAFF: frozenset(),
     Role.STREET_STAFF: frozenset({*_STAFF_BASE, Capability.MANAGE_PLACES, Capability.MANAGE_STAFF}),
     Role.COMMUNITY_STAFF: frozenset(
         {

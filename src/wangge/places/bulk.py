@@ -23,7 +23,7 @@ from wangge.core.models import User
 from wangge.core.scope import scope_for
 from wangge.places.geo import validate_geometry
 from wangge.places.models import ALLOWED_PARENTS, KIND_DEPTH, SEGMENT_WIDTH, Place, PlaceKind
-from wangge.places.services import check_can_manage_places, bump_locator
+from wangge.places.services import bump_locator, check_can_manage_places
 
 
 @dataclass(frozen=True)
