@@ -238,9 +238,14 @@ AXES_FAILURE_LIMIT = env_int("WANGGE_LOCKOUT_FAILURES", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("WANGGE_LOCKOUT_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout must not extend it, or a bot could keep an account locked forever.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "wangge.core.auth.lockout_response"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Lockout is by username on purpose (MLPS: an account locks after repeated failures, from
+# wherever they come); per-IP throttling of public endpoints is a separate control.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 IDLE_TIMEOUT = timedelta(minutes=env_int("WANGGE_IDLE_MINUTES", 30))
 TOKEN_IDLE_TIMEOUT = timedelta(minutes=env_int("WANGGE_TOKEN_IDLE_MINUTES", 30))
 TOKEN_MAX_AGE = timedelta(hours=env_int("WANGGE_TOKEN_MAX_HOURS", 12))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
 from wangge.core import audit
@@ -31,7 +31,7 @@ class ErrorOut(Schema):
     code: str | None = None
 
 
-class AssignmentOut(Schema):
+class GrantOut(Schema):
     role: str
     role_label: str
     place_id: int
@@ -45,7 +45,7 @@ class MeOut(Schema):
     username: str
     display_name: str
     is_admin: bool
-    assignments: list[AssignmentOut]
+    assignments: list[GrantOut]
 
 
 class InvalidCredentials(DomainError):
@@ -67,14 +67,14 @@ def token_create(request: HttpRequest, data: TokenIn) -> TokenOut:
 
 
 @router.delete("/token", response={204: None})
-def token_delete(request: HttpRequest) -> tuple[int, None]:
+def token_delete(request: HttpRequest) -> HttpResponse:
     """Revoke the bearer token this request was made with."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header.lower().startswith("bearer "):
         token_revoke(key=header[7:].strip())
         user = request.user if isinstance(request.user, User) else None
         audit.record(actor=user, action="auth.token_revoked", obj=user, result=AuditEvent.Result.OK)
-    return 204, None
+    return HttpResponse(status=204)
 
 
 @router.get("/me", response=MeOut)
@@ -89,7 +89,7 @@ def me(request: HttpRequest) -> MeOut:
         display_name=user.label,
         is_admin=scope.is_admin,
         assignments=[
-            AssignmentOut(
+            GrantOut(
                 role=g.role,
                 role_label=str(Role(g.role).label) if g.role in Role.values else g.role,
                 place_id=g.place_id,
