@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "wangge.core",
     "wangge.places",
     "wangge.org",
+    "wangge.people",
     "wangge.demo",
 ]
 
