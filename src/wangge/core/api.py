@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from wangge.core import audit
 from wangge.core.auth import token_issue, token_revoke
@@ -111,7 +111,7 @@ class LiveTestOut(Schema):
 
 
 @live_router.post("/test", response={202: LiveTestOut})
-def live_test(request: HttpRequest) -> tuple[int, LiveTestOut]:
+def live_test(request: HttpRequest) -> Status[LiveTestOut]:
     """Send a test message to the caller's own live screens, through the outbox and the worker.
 
     Monitoring rooms press this to check that a screen really receives pushes.
@@ -119,4 +119,4 @@ def live_test(request: HttpRequest) -> tuple[int, LiveTestOut]:
     user = request.user
     assert isinstance(user, User)
     event = live_test_send(actor=user)
-    return 202, LiveTestOut(queued=True, event_id=event.pk)
+    return Status(202, LiveTestOut(queued=True, event_id=event.pk))
