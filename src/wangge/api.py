@@ -69,12 +69,16 @@ def _register() -> None:
     from wangge.core.api import live_router
     from wangge.core.api import router as core_router
     from wangge.org.api import router as org_router
+    from wangge.people.api import router as people_router
+    from wangge.people.ledger_api import router as ledger_router
     from wangge.places.api import router as places_router
 
     api.add_router("/auth/", core_router)
     api.add_router("/live/", live_router)
     api.add_router("/places/", places_router)
     api.add_router("/org/", org_router)
+    api.add_router("/people/ledger/", ledger_router)
+    api.add_router("/people/", people_router)
 
 
 _register()

@@ -13,6 +13,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("wangge.core.urls")),
     path("places/", include("wangge.places.urls")),
+    path("people/ledger/", include("wangge.people.ledger_urls")),
+    path("people/", include("wangge.people.urls")),
 ]
 
 if settings.DEBUG:

@@ -27,13 +27,16 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 from django.shortcuts import resolve_url
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from wangge.api import api as ninja_api
+from wangge.core import clock
 from wangge.core.models import AuditEvent, OutboxEvent, User
 from wangge.core.roles import Role
 from wangge.org.models import Assignment
+from wangge.people import services as people_services
+from wangge.people.models import House, Household, LedgerJob, Resident
 from wangge.places.models import Place, PlaceKind
 
 pytestmark = pytest.mark.usefixtures("demo_db")
@@ -130,11 +133,64 @@ class Param:
     inside: Callable[[World], Target | None] = lambda world: None
 
 
+def _resident_in(grid: Place) -> Resident:
+    """A resident living in the grid: the demo's first, or one made for the test."""
+    found = Resident.objects.filter(place__path__under=grid.path).order_by("place__path", "pk").first()
+    if found is not None:
+        return found
+    house = _first_under(grid, PlaceKind.HOUSE)
+    household = people_services.household_create(actor=None, place=house)
+    return people_services.resident_create(
+        actor=None, place=house, name="走查居民", household=household, relation_to_head="head"
+    )
+
+
+def _resident_target(grid: Place) -> Target:
+    person = _resident_in(grid)
+    return Target(str(person.pk), person.name, _row(Resident, person.pk))
+
+
+def _household_target(grid: Place) -> Target:
+    person = _resident_in(grid)
+    assert person.household_id is not None, f"the resident of {grid.name} has no household"
+    return Target(str(person.household_id), person.name, _row(Household, person.household_id))
+
+
+def _house_target(grid: Place) -> Target:
+    house = House.objects.filter(place__path__under=grid.path).order_by("place__path").first()
+    if house is None:
+        house = people_services.house_create(actor=None, place=_first_under(grid, PlaceKind.HOUSE))
+    return Target(str(house.pk), "", _row(House, house.pk))
+
+
+def _ledger_job_target(owner: User) -> Target:
+    filename = f"{owner.username}-台账.xlsx"
+    job = LedgerJob.objects.create(created_by=owner, filename=filename, created_at=clock.now())
+    return Target(str(job.pk), filename, _row(LedgerJob, job.pk))
+
+
 # Path parameter name -> how to get ids. A new parameter name must be added here.
 PARAMS: dict[str, Param] = {
     "place_id": Param(
         outside=lambda w: [_place_target(w.grid2_grid), _place_target(w.grid2_building)],
         inside=lambda w: _place_target(w.grid1_building),
+    ),
+    "resident_id": Param(
+        outside=lambda w: [_resident_target(w.grid2_grid)],
+        inside=lambda w: _resident_target(w.grid1_grid),
+    ),
+    "household_id": Param(
+        outside=lambda w: [_household_target(w.grid2_grid)],
+        inside=lambda w: _household_target(w.grid1_grid),
+    ),
+    "house_id": Param(
+        outside=lambda w: [_house_target(w.grid2_grid)],
+        inside=lambda w: _house_target(w.grid1_grid),
+    ),
+    # Import jobs belong to the user who started them.
+    "job_id": Param(
+        outside=lambda w: [_ledger_job_target(w.grid2)],
+        inside=lambda w: _ledger_job_target(w.grid1),
     ),
 }
 # Path parameters that name no object (a year, a language code): a fixed value, no scope walk.
@@ -243,7 +299,12 @@ def api_operations() -> dict[str, dict[str, Any]]:
 def methods_for(route: Route, operations: dict[str, dict[str, Any]]) -> list[str]:
     if route.path in operations:
         return sorted(operations[route.path])
-    return ["GET"]
+    # A page view that answers other methods than GET says so in ``http_methods``.
+    try:
+        view = resolve(route.url(dict.fromkeys(route.params, "1"))).func
+    except (Resolver404, KeyError, AssertionError):
+        return ["GET"]
+    return sorted(getattr(view, "http_methods", ("GET",)))
 
 
 def is_public(route: Route, method: str) -> bool:

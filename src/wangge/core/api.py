@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
@@ -28,6 +30,13 @@ class TokenOut(Schema):
 
 class ErrorOut(Schema):
     detail: str
+    code: str | None = None
+
+
+class ValidationErrorOut(Schema):
+    """Request validation failures (422): ``detail`` lists what was wrong with which field."""
+
+    detail: list[dict[str, Any]] | str
     code: str | None = None
 
 

@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from wangge.core.roles import TERRITORIAL_ROLES
 from wangge.core.scope import has_capability, scope_for
 
 
@@ -26,6 +27,10 @@ class NavEntry:
 NAV: list[NavEntry] = [
     NavEntry("home", _("Home"), "home"),
     NavEntry("places:browser", _("Places"), "map", staff_only=True),
+    NavEntry("people:residents", _("Residents"), "user", roles=TERRITORIAL_ROLES),
+    NavEntry("people:buildings", _("Room charts"), "layers", roles=TERRITORIAL_ROLES),
+    NavEntry("people:stats", _("Population statistics"), "chart", roles=TERRITORIAL_ROLES),
+    NavEntry("ledger:index", _("Excel ledgers"), "layers", capability="pii.reveal"),
     NavEntry("audit:list", _("Audit log"), "shield", capability="audit.view"),
 ]
 
@@ -48,4 +53,8 @@ def navigation_for(user: Any, current_path: str) -> list[dict[str, Any]]:
             continue
         active = current_path == url or (url != "/" and current_path.startswith(url))
         items.append({"url": url, "label": entry.label, "icon": entry.icon, "active": active})
+    # The most specific match wins: /people/stats/ is not also /people/.
+    best = max((i for i in items if i["active"]), key=lambda i: len(str(i["url"])), default=None)
+    for item in items:
+        item["active"] = item is best
     return items

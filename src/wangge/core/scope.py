@@ -137,7 +137,13 @@ def visible_to(qs: QuerySet[M], user: Any) -> QuerySet[M]:
     if spec.property_company and scope.property_company_ids:
         condition |= Q(**{f"{spec.property_company}__in": scope.property_company_ids})
     if spec.owner:
-        condition |= Q(**{spec.owner: scope.user_id})
+        if "__" in spec.owner:
+            # Through a to-many relation (a household's members): a subquery, so rows are
+            # not repeated once per matching member.
+            owned = qs.model._default_manager.filter(**{spec.owner: scope.user_id}).values("pk")
+            condition |= Q(pk__in=owned)
+        else:
+            condition |= Q(**{spec.owner: scope.user_id})
     return qs.filter(condition)
 
 

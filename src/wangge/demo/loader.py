@@ -2,7 +2,9 @@
 
 ``generate`` (pure, in ``demo.generate`` and ``demo.county``) makes plain data from a seed;
 ``write`` stores it through the bulk services of ``places`` and ``org`` as the system actor.
-Both loads run in one transaction and do nothing when their territory is already there.
+The demo's people (``demo.people``: houses, households, residents) are generated from the
+same seed and written after the territory, by ``people.bulk``. Both loads run in one
+transaction and do nothing when their territory is already there.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from tqdm import tqdm
 
+from wangge.core import clock
 from wangge.demo import names
 from wangge.demo.county import COUNTY_CODE, generate_county
 from wangge.demo.data import DEMO_PASSWORD, World
 from wangge.demo.generate import DEFAULT_SEED, generate
+from wangge.demo.people import POPULATION_COUNT_KEYS, generate_population, write_population
 from wangge.org.bulk import (
     AssignmentSpec,
     CoBuildingUnitSpec,
@@ -32,7 +36,7 @@ from wangge.places.models import Place
 
 logger = logging.getLogger("wangge.demo")
 
-COUNT_KEYS = (*tuple(World().counts()), "already_loaded")
+COUNT_KEYS = (*tuple(World().counts()), *POPULATION_COUNT_KEYS, "already_loaded")
 # Serialises concurrent loaders on PostgreSQL (SQLite's IMMEDIATE transactions already do).
 _LOCK_KEY = 0x77616E67
 
@@ -180,16 +184,20 @@ def load_demo(
     if demo_is_loaded():
         logger.info("The demo community is already loaded; nothing to do.")
         return _nothing()
-    world = generate(seed).with_accounts(accounts)
+    generated = generate(seed)
+    world = generated.with_accounts(accounts)
+    population = generate_population(generated, seed=seed, today=clock.local_now().date())
     with transaction.atomic():
         _lock()
         if demo_is_loaded():  # another process loaded it while we were generating
             logger.info("The demo community is already loaded; nothing to do.")
             return _nothing()
         counts = write(world, label="demo", progress=progress)
+        counts = {**counts, **write_population(population, progress=progress)}
     logger.info(
         "Loaded the demo: %(places)d places (%(houses)d houses), %(users)d users "
-        "(%(demo_accounts)d demo accounts), %(party_organizations)d party organisations.",
+        "(%(demo_accounts)d demo accounts), %(party_organizations)d party organisations, "
+        "%(households)d households and %(residents)d residents.",
         counts,
     )
     return counts

@@ -6,7 +6,7 @@ lookup; health notes and care-group details are shown only to roles that need th
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -68,7 +68,9 @@ class House(models.Model):
         "Resident", null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_houses"
     )
     owner_name = models.CharField(_("owner (not a resident here)"), max_length=64, blank=True, default="")
-    tenants = models.ManyToManyField("Resident", blank=True, related_name="rented_houses")
+    tenants: models.ManyToManyField[Resident, Any] = models.ManyToManyField(
+        "Resident", blank=True, related_name="rented_houses"
+    )
     updated_at = models.DateTimeField()
 
     objects: ClassVar[ScopedQuerySet[House]] = ScopedQuerySet.as_manager()  # type: ignore[assignment]
@@ -153,7 +155,9 @@ class Resident(models.Model):
             models.Index(fields=["name_pinyin"]),
             models.Index(fields=["name"]),
             models.Index(fields=["birth_date"]),
-            models.Index(fields=["status", "registration"]),
+            # Lists and figures are driven by place: (place, status) serves "living here" under
+            # a subtree without the planner falling back to a low-selectivity status index.
+            models.Index(fields=["place", "status"], name="resident_place_status"),
         ]
 
     def __str__(self) -> str:
@@ -284,3 +288,53 @@ class ResidentMove(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.on}"
+
+
+class LedgerJob(models.Model):
+    """An Excel ledger import run (台账导入), in the background, with its progress and report.
+
+    The uploaded workbook is kept sealed (AES-GCM) under ``MEDIA_ROOT/ledger/`` until the job
+    is committed or expires. A job is seen only by the user who started it (and administrators):
+    its report names the rows of their own file, including rows refused as outside their scope.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        REJECTED = "rejected", _("Rejected: the file has invalid rows")
+        FAILED = "failed", _("Failed")
+
+    dry_run = models.BooleanField(_("dry run"), default=True)
+    skip_invalid = models.BooleanField(_("import the valid rows"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    filename = models.CharField(_("file name"), max_length=200, blank=True, default="")
+    # Relative to MEDIA_ROOT; emptied when the sealed upload is deleted.
+    file = models.CharField(max_length=200, blank=True, default="")
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    report = models.JSONField(null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True, default="")
+    # The narrowest place covering the houses the import wrote to, once known.
+    place = models.ForeignKey(Place, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="commits"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[ScopedQuerySet[LedgerJob]] = ScopedQuerySet.as_manager()  # type: ignore[assignment]
+    scope_spec = ScopeSpec(place_path=None, personal=True, owner="created_by_id")
+
+    class Meta:
+        verbose_name = _("ledger import")
+        indexes = [models.Index(fields=["created_by", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.filename or f"#{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.REJECTED, self.Status.FAILED)

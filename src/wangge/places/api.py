@@ -11,7 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from wangge.core.api import ErrorOut
+from wangge.core.api import ErrorOut, ValidationErrorOut
 from wangge.core.models import User
 from wangge.org.selectors import responsible_for
 from wangge.places import selectors, services
@@ -29,7 +29,6 @@ from wangge.places.schemas import (
     PointIn,
     ResponsibleOut,
     SubtreeQuery,
-    ValidationErrorOut,
 )
 
 router = Router(tags=["places"])

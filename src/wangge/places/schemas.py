@@ -182,10 +182,3 @@ class ResponsibleOut(Schema):
     place_kind: str
     phone: str
     phone_masked: bool
-
-
-class ValidationErrorOut(Schema):
-    """Request validation failures (422): ``detail`` lists what was wrong with which field."""
-
-    detail: list[dict[str, Any]] | str
-    code: str | None = None
