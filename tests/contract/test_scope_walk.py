@@ -609,9 +609,25 @@ def test_a_resident_sees_only_their_own_house(users: dict[str, User], world: Wor
         assert client.get(f"/api/v1/places/{neighbour.pk}").status_code == 404
 
 
-@pytest.mark.skip(reason="no personal records exist yet; the department check comes with them")
-def test_a_department_cannot_see_personal_records() -> None:
-    """Departments see places, and personal records only when assigned to them."""
+def test_a_department_cannot_see_personal_records(users: dict[str, User], world: World) -> None:
+    """Departments see places, and personal records only when assigned to them (none yet)."""
+    client = _bearer_client(users["dept"])
+    resident = Resident.objects.filter(place__path__under=world.grid1_grid.path).order_by("pk").first()
+    household = Household.objects.filter(place__path__under=world.grid1_grid.path).order_by("pk").first()
+    assert resident is not None and household is not None
+
+    listing = client.get("/api/v1/people/residents")
+    detail = client.get(f"/api/v1/people/residents/{resident.pk}")
+    card = client.get(f"/api/v1/people/households/{household.pk}")
+    place = client.get(f"/api/v1/places/{world.grid1_grid.pk}")
+
+    assert listing.status_code in (200, 403)
+    if listing.status_code == 200:
+        assert listing.json()["total"] == 0
+    assert detail.status_code == 404
+    assert resident.name not in detail.content.decode()
+    assert card.status_code == 404
+    assert place.status_code == 200  # the territory itself is not personal
 
 
 # --- helpers --------------------------------------------------------------------------------
