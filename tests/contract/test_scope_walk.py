@@ -614,7 +614,8 @@ def test_a_department_cannot_see_personal_records(users: dict[str, User], world:
     client = _bearer_client(users["dept"])
     resident = Resident.objects.filter(place__path__under=world.grid1_grid.path).order_by("pk").first()
     household = Household.objects.filter(place__path__under=world.grid1_grid.path).order_by("pk").first()
-    assert resident is not None and household is not None
+    assert resident is not None
+    assert household is not None
 
     listing = client.get("/api/v1/people/residents")
     detail = client.get(f"/api/v1/people/residents/{resident.pk}")

@@ -18,7 +18,9 @@ ROWS = 10_000
 BAD_EVERY = 997  # a wrong check digit on every 997th row
 
 
-def test_a_10000_row_workbook_imports_reports_bad_rows_and_reimports_unchanged(users: dict[str, User]) -> None:
+def test_a_10000_row_workbook_imports_reports_bad_rows_and_reimports_unchanged(
+    users: dict[str, User],
+) -> None:
     data, bad = make_workbook(ROWS, BAD_EVERY)
     residents_before = Resident.objects.count()
 
