@@ -26,7 +26,7 @@ from wangge.core.auth import token_issue
 from wangge.core.models import User
 from wangge.wsgi import application
 
-EXAMPLES = int(os.environ.get("WANGGE_FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("WANGGE_FUZZ_EXAMPLES", "15"))
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 schema.config.generation.update(max_examples=EXAMPLES, deterministic=True, database="none")
