@@ -10,7 +10,6 @@ their grid.
 
 from __future__ import annotations
 
-import math
 import random
 
 from faker import Faker
@@ -18,7 +17,7 @@ from faker import Faker
 from wangge.demo import names
 from wangge.demo.data import AssignmentRow, PartyRow, World
 from wangge.demo.generate import PeopleBook, PlaceBook
-from wangge.demo.layout import Frame, Rect, apportion, split
+from wangge.demo.layout import Rect, apportion, split
 
 COUNTY_CODE = names.LANLING_COUNTY[0]
 
@@ -28,23 +27,9 @@ def generate_county(seed: int) -> World:
     fake = Faker("zh_CN")
     fake.seed_instance(f"{seed}:lanling")
     people = PeopleBook(fake)
-    frame = Frame(
-        lat=names.LANLING_CENTRE[0],
-        lng=names.LANLING_CENTRE[1],
-        angle=4.0,
-        warp=30.0,
-        wavelength=3200.0,
-        phase=rng.uniform(0, 2 * math.pi),
-    )
-    book = PlaceBook(frame)
+    book = PlaceBook.framed(rng, names.LANLING_CENTRE, angle=4.0, warp=30.0, wavelength=3200.0)
     world = World()
-    county = book.add(
-        kind="county",
-        name=names.LANLING_COUNTY[1],
-        parent=None,
-        segment=COUNTY_CODE,
-        rect=Rect(-30000, -26000, 18000, 24000),
-    )
+    (county,) = book.add_chain((names.LANLING_COUNTY, Rect(-30000, -26000, 18000, 24000)))
 
     community_names = [(s, c) for s, (_seg, _name, cs) in enumerate(names.LANLING_STREETS) for c in cs]
     grid_counts = apportion(names.LANLING_GRIDS, len(community_names), rng, spread=0.35, low=10)

@@ -49,6 +49,28 @@ class PlaceBook:
         self.rows: list[PlaceRow] = []
         self.by_code: dict[str, PlaceRow] = {}
 
+    @classmethod
+    def framed(
+        cls, rng: random.Random, centre: tuple[float, float], *, angle: float, warp: float, wavelength: float
+    ) -> PlaceBook:
+        """A book whose local metres are rotated and warped onto WGS-84 around ``centre``."""
+        phase = rng.uniform(0, 2 * math.pi)
+        return cls(
+            Frame(lat=centre[0], lng=centre[1], angle=angle, warp=warp, wavelength=wavelength, phase=phase)
+        )
+
+    def add_chain(self, *levels: tuple[tuple[str, str], Rect]) -> list[str]:
+        """Add county → street → community (as many levels as given), each under the one before.
+
+        Each level is ``((segment, name), rect)``; returns the codes, top first.
+        """
+        kinds = ("county", "street", "community")
+        codes: list[str] = []
+        for kind, ((segment, name), rect) in zip(kinds, levels, strict=False):
+            parent = codes[-1] if codes else None
+            codes.append(self.add(kind=kind, name=name, parent=parent, segment=segment, rect=rect))
+        return codes
+
     def add(
         self,
         *,
@@ -266,33 +288,13 @@ def _jinan(seed: int, fake: Faker, people: PeopleBook) -> World:
     """济南市市中区 → 杆石桥街道 → 乐山小区社区."""
     rng = random.Random(f"{seed}:jinan")
     fake.seed_instance(f"{seed}:jinan")
-    frame = Frame(
-        lat=names.LESHAN_CENTRE[0],
-        lng=names.LESHAN_CENTRE[1],
-        angle=6.0,
-        warp=9.0,
-        wavelength=1100.0,
-        phase=rng.uniform(0, 2 * math.pi),
-    )
-    book = PlaceBook(frame)
+    book = PlaceBook.framed(rng, names.LESHAN_CENTRE, angle=6.0, warp=9.0, wavelength=1100.0)
     world = World()
-    county = book.add(
-        kind="county",
-        name=names.JINAN_COUNTY[1],
-        parent=None,
-        segment=names.JINAN_COUNTY[0],
-        rect=Rect(-7000, -9000, 6000, 3000),
-    )
-    street = book.add(
-        kind="street",
-        name=names.GANGSHIQIAO[1],
-        parent=county,
-        segment=names.GANGSHIQIAO[0],
-        rect=Rect(-1300, -1000, 1500, 1200),
-    )
     community_rect = Rect(-320, -260, 320, 260)
-    community = book.add(
-        kind="community", name=names.LESHAN[1], parent=street, segment=names.LESHAN[0], rect=community_rect
+    county, street, community = book.add_chain(
+        (names.JINAN_COUNTY, Rect(-7000, -9000, 6000, 3000)),
+        (names.GANGSHIQIAO, Rect(-1300, -1000, 1500, 1200)),
+        (names.LESHAN, community_rect),
     )
 
     grid_rects = split(community_rect, [1.0] * names.LESHAN_GRIDS, rng, jitter=0.12, minimum=120)
@@ -491,33 +493,13 @@ def _taian(seed: int, fake: Faker, people: PeopleBook) -> World:
     """泰安市泰山区 → 财源街道 → 东湖社区."""
     rng = random.Random(f"{seed}:taian")
     fake.seed_instance(f"{seed}:taian")
-    frame = Frame(
-        lat=names.DONGHU_CENTRE[0],
-        lng=names.DONGHU_CENTRE[1],
-        angle=-9.0,
-        warp=10.0,
-        wavelength=1300.0,
-        phase=rng.uniform(0, 2 * math.pi),
-    )
-    book = PlaceBook(frame)
+    book = PlaceBook.framed(rng, names.DONGHU_CENTRE, angle=-9.0, warp=10.0, wavelength=1300.0)
     world = World()
-    county = book.add(
-        kind="county",
-        name=names.TAIAN_COUNTY[1],
-        parent=None,
-        segment=names.TAIAN_COUNTY[0],
-        rect=Rect(-6000, -7000, 7000, 5000),
-    )
-    street = book.add(
-        kind="street",
-        name=names.CAIYUAN[1],
-        parent=county,
-        segment=names.CAIYUAN[0],
-        rect=Rect(-1200, -1100, 1400, 1300),
-    )
     community_rect = Rect(-360, -300, 360, 300)
-    community = book.add(
-        kind="community", name=names.DONGHU[1], parent=street, segment=names.DONGHU[0], rect=community_rect
+    county, street, community = book.add_chain(
+        (names.TAIAN_COUNTY, Rect(-6000, -7000, 7000, 5000)),
+        (names.CAIYUAN, Rect(-1200, -1100, 1400, 1300)),
+        (names.DONGHU, community_rect),
     )
     per_grid = names.DONGHU_BUILDINGS // names.DONGHU_GRIDS
     plans = [
