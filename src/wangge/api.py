@@ -66,8 +66,11 @@ def unauthorised(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _register() -> None:
+    from wangge.cases.api import public_router as case_track_router
+    from wangge.cases.api import router as cases_router
     from wangge.core.api import live_router
     from wangge.core.api import router as core_router
+    from wangge.core.inbox_api import inbox_router
     from wangge.org.api import router as org_router
     from wangge.people.api import router as people_router
     from wangge.people.ledger_api import router as ledger_router
@@ -75,10 +78,13 @@ def _register() -> None:
 
     api.add_router("/auth/", core_router)
     api.add_router("/live/", live_router)
+    api.add_router("/inbox/", inbox_router)
     api.add_router("/places/", places_router)
     api.add_router("/org/", org_router)
     api.add_router("/people/ledger/", ledger_router)
     api.add_router("/people/", people_router)
+    api.add_router("/cases/track/", case_track_router)
+    api.add_router("/cases/", cases_router)
 
 
 _register()

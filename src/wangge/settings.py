@@ -108,6 +108,8 @@ INSTALLED_APPS = [
     "wangge.places",
     "wangge.org",
     "wangge.people",
+    "wangge.cases",
+    "wangge.open311",
     "wangge.demo",
 ]
 
@@ -273,8 +275,68 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
+# Office hours on working days (local time); working-hour deadlines count only these.
+WORK_HOURS = tuple(os.environ.get("WANGGE_WORK_HOURS", "08:30-17:30").split("-", 1))
 USE_I18N = True
 USE_TZ = True
+
+# --- requests (cases) ----------------------------------------------------------------
+# The SLA policy an emergency gets when its category names none for that priority.
+CASES_EMERGENCY_POLICY = "emergency"
+# Minutes a department has to report in after a whistle (吹哨报到).
+CASES_WHISTLE_MINUTES = env_int("WANGGE_WHISTLE_MINUTES", 30)
+# Days a reporter has to rate a resolved case before it is archived unrated, and days a
+# rated case stays open for a supervisor before it is archived.
+CASES_RATING_DAYS = env_int("WANGGE_RATING_DAYS", 7)
+CASES_ARCHIVE_DAYS = env_int("WANGGE_ARCHIVE_DAYS", 3)
+# "Me too": an open case of the same category within this distance and age is offered.
+CASES_DUPLICATE_METRES = env_int("WANGGE_DUPLICATE_METRES", 150)
+CASES_DUPLICATE_DAYS = env_int("WANGGE_DUPLICATE_DAYS", 14)
+CASES_MAX_PHOTOS = 9
+CASES_MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+# --- notifications ----------------------------------------------------------------------
+# Links in group-robot messages, texts and e-mails point here (no trailing slash needed).
+WANGGE_BASE_URL = os.environ.get("WANGGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The signature every text message and robot message starts with (短信签名, 【网格】).
+NOTIFY_SIGNATURE = os.environ.get("WANGGE_NOTIFY_SIGNATURE", "网格")
+# Seconds to wait for a robot webhook or the SMS gateway before the attempt counts as failed.
+NOTIFY_HTTP_TIMEOUT = float(env_int("WANGGE_NOTIFY_TIMEOUT", 5))
+# A worker holds an outbox event this long while it delivers it; past that another may retry.
+OUTBOX_LEASE_SECONDS = env_int("WANGGE_OUTBOX_LEASE_SECONDS", 120)
+_NOTIFY_LOCAL = DEMO or DEV or TESTING
+# E-mail: printed to the console in demo, development and tests; otherwise sent by SMTP when
+# WANGGE_EMAIL_HOST is set, and not sent at all when it is not.
+EMAIL_TIMEOUT = env_int("WANGGE_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("WANGGE_EMAIL_FROM", "wangge <noreply@localhost>")
+if _NOTIFY_LOCAL:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    NOTIFY_EMAIL = True
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ.get("WANGGE_EMAIL_HOST", "")
+    EMAIL_PORT = env_int("WANGGE_EMAIL_PORT", 587)
+    EMAIL_HOST_USER = os.environ.get("WANGGE_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("WANGGE_EMAIL_PASSWORD", "")
+    EMAIL_USE_SSL = env_bool("WANGGE_EMAIL_SSL")
+    EMAIL_USE_TLS = env_bool("WANGGE_EMAIL_TLS", default=not EMAIL_USE_SSL)
+    NOTIFY_EMAIL = bool(EMAIL_HOST)
+# Text messages: "console" logs them (masked number), "http" posts them to an SMS gateway,
+# "off" sends none. Default: console in demo, development and tests; otherwise http when
+# WANGGE_SMS_URL is set, else off.
+SMS_URL = os.environ.get("WANGGE_SMS_URL", "")
+SMS_KEY = os.environ.get("WANGGE_SMS_KEY", "")
+SMS_KEY_HEADER = os.environ.get("WANGGE_SMS_KEY_HEADER", "X-Api-Key")
+SMS_GATEWAY = (
+    os.environ.get("WANGGE_SMS_GATEWAY", "console" if _NOTIFY_LOCAL else ("http" if SMS_URL else "off"))
+    .strip()
+    .lower()
+)
+if SMS_GATEWAY not in {"console", "http", "off"}:
+    raise ImproperlyConfigured(f"WANGGE_SMS_GATEWAY must be console, http or off, not {SMS_GATEWAY!r}")
+if SMS_GATEWAY == "http" and not SMS_URL:
+    raise ImproperlyConfigured("WANGGE_SMS_GATEWAY=http needs WANGGE_SMS_URL")
+# --- end of notifications ---------------------------------------------------------------
 
 # --- static files ---------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -310,6 +372,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         "huey": {"level": "WARNING"},
+        # httpx logs each request's URL, and a group robot's URL holds its token.
+        "httpx": {"level": "WARNING"},
     },
 }
 

@@ -15,6 +15,10 @@ urlpatterns = [
     path("places/", include("wangge.places.urls")),
     path("people/ledger/", include("wangge.people.ledger_urls")),
     path("people/", include("wangge.people.urls")),
+    path("cases/", include("wangge.cases.urls")),
+    path("inbox/", include("wangge.core.inbox_urls")),
+    path("open311/v2/", include("wangge.open311.urls")),
+    path("", include("wangge.cases.public_urls")),
 ]
 
 if settings.DEBUG:

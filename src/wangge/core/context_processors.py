@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -35,12 +37,25 @@ def role_labels(user: Any) -> list[str]:
     return labels
 
 
+def unread_counter(user: Any) -> Callable[[], int]:
+    """The user's unread notifications, counted only if a template shows them, and only once."""
+    from wangge.core.notify import inbox_unread_count
+
+    @cache
+    def count() -> int:
+        return inbox_unread_count(user)
+
+    return count
+
+
 def shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
     return {
         "nav_items": navigation_for(user, request.path) if signed_in else [],
         "shell_roles": role_labels(user) if signed_in else [],
+        # The inbox badge: templates call it, so pages that do not show it run no query.
+        "inbox_unread": unread_counter(user) if signed_in else 0,
         "demo_mode": settings.DEMO,
         "demo_accounts": DEMO_ACCOUNTS if settings.DEMO else (),
         "demo_password": DEMO_PASSWORD if settings.DEMO else "",

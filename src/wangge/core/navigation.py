@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from wangge.core.roles import TERRITORIAL_ROLES
+from wangge.core.roles import CO_BUILDING_SUPERVISOR_ROLES, TERRITORIAL_ROLES, Role
 from wangge.core.scope import has_capability, scope_for
 
 
@@ -24,6 +24,20 @@ class NavEntry:
     staff_only: bool = False
 
 
+# Who handles work orders without sitting at a dispatch desk, and who only reports.
+CASE_HANDLER_ROLES = frozenset(
+    {
+        Role.GRID_WORKER,
+        Role.GRID_WORKER_PART_TIME,
+        Role.MICRO_GRID_WORKER,
+        Role.DEPARTMENT_STAFF,
+        Role.PROPERTY_STAFF,
+    }
+)
+CASE_REPORTER_ROLES = frozenset(
+    {Role.BUILDING_LEADER, Role.UNIT_LEADER, Role.COURTYARD_LEADER, *CO_BUILDING_SUPERVISOR_ROLES}
+)
+
 NAV: list[NavEntry] = [
     NavEntry("home", _("Home"), "home"),
     NavEntry("places:browser", _("Places"), "map", staff_only=True),
@@ -32,6 +46,14 @@ NAV: list[NavEntry] = [
     NavEntry("people:stats", _("Population statistics"), "chart", roles=TERRITORIAL_ROLES),
     NavEntry("ledger:index", _("Excel ledgers"), "layers", capability="pii.reveal"),
     NavEntry("audit:list", _("Audit log"), "shield", capability="audit.view"),
+    # Requests and work orders (接诉即办): one entry per kind of user, the other request pages
+    # are tabs on these (a desk sees the queue, a handler their tasks, a reporter the form).
+    NavEntry("cases:queue", _("Requests and work orders"), "layers", capability="cases.dispatch"),
+    NavEntry("cases:mine", _("My tasks"), "layers", roles=CASE_HANDLER_ROLES),
+    NavEntry("cases:new", _("New request"), "phone", roles=CASE_REPORTER_ROLES),
+    NavEntry("cases:metrics", _("Request metrics"), "chart", capability="cases.metrics"),
+    NavEntry("public:report", _("Report a matter"), "phone", roles=frozenset({Role.RESIDENT})),
+    NavEntry("public:my_requests", _("My requests"), "layers", roles=frozenset({Role.RESIDENT})),
 ]
 
 

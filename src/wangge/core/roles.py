@@ -26,6 +26,11 @@ class Role(models.TextChoices):
     UNIT_LEADER = "unit_leader", _("Unit leader")
     COURTYARD_LEADER = "courtyard_leader", _("Courtyard leader")
     PROPERTY_STAFF = "property_staff", _("Property-company staff")
+    # Couriers and delivery riders enlisted as supervisors (快递小哥、外卖骑手当监督员).
+    TRAFFIC_SUPERVISOR = "traffic_supervisor", _("Traffic-safety supervisor")
+    FACILITIES_SUPERVISOR = "facilities_supervisor", _("Municipal-facilities supervisor")
+    APPEARANCE_SUPERVISOR = "appearance_supervisor", _("Street-appearance supervisor")
+    COMMUNITY_VOLUNTEER = "community_volunteer", _("Community volunteer (rider)")
     RESIDENT = "resident", _("Resident")
 
 
@@ -47,7 +52,17 @@ TERRITORIAL_ROLES = frozenset(
 )
 # Roles that see the territory (places, who is responsible) but personal records only
 # when assigned to them (departments, property companies) or their own (residents).
-NON_TERRITORIAL_ROLES = frozenset({Role.DEPARTMENT_STAFF, Role.PROPERTY_STAFF, Role.RESIDENT})
+CO_BUILDING_SUPERVISOR_ROLES = frozenset(
+    {
+        Role.TRAFFIC_SUPERVISOR,
+        Role.FACILITIES_SUPERVISOR,
+        Role.APPEARANCE_SUPERVISOR,
+        Role.COMMUNITY_VOLUNTEER,
+    }
+)
+NON_TERRITORIAL_ROLES = frozenset(
+    {Role.DEPARTMENT_STAFF, Role.PROPERTY_STAFF, Role.RESIDENT, *CO_BUILDING_SUPERVISOR_ROLES}
+)
 
 # The roles that carry responsibility for a place, most senior first; "who is
 # responsible here" lists these.
@@ -75,18 +90,34 @@ class Capability(models.TextChoices):
     REVEAL_PII = "pii.reveal", _("Reveal ID and phone numbers")
     VIEW_SENSITIVE = "pii.view_sensitive", _("See health, disability and whereabouts")
     VIEW_AUDIT = "audit.view", _("Read the audit log")
+    # Requests and work orders.
+    CASE_INTAKE = "cases.intake", _("Register requests for others (hotline, walk-in)")
+    CASE_REPORT = "cases.report", _("Report matters found in the field")
+    CASE_DISPATCH = "cases.dispatch", _("Dispatch, hand on, escalate and close requests")
+    CASE_HANDLE = "cases.handle", _("Accept and handle requests")
+    CASE_SUPERVISE = "cases.supervise", _("Supervise requests and decide extensions")
+    CASE_METRICS = "cases.metrics", _("See request metrics")
 
 
 _STAFF_BASE = {Capability.VIEW_STAFF_PHONES}
+_FIELD = {Capability.CASE_REPORT, Capability.CASE_HANDLE}
+_DESK = {
+    *_FIELD,
+    Capability.CASE_INTAKE,
+    Capability.CASE_DISPATCH,
+    Capability.CASE_SUPERVISE,
+    Capability.CASE_METRICS,
+}
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.PLATFORM_ADMIN: frozenset(Capability.values),
-    Role.COUNTY_STAFF: frozenset({*_STAFF_BASE, Capability.MANAGE_PLACES, Capability.MANAGE_STAFF}),
+    Role.COUNTY_STAFF: frozenset({*_STAFF_BASE, *_DESK, Capability.MANAGE_PLACES, Capability.MANAGE_STAFF}),
     # Departments reach grid staff through the case they were sent, not a phone list.
-    Role.DEPARTMENT_STAFF: frozenset(),
-    Role.STREET_STAFF: frozenset({*_STAFF_BASE, Capability.MANAGE_PLACES, Capability.MANAGE_STAFF}),
+    Role.DEPARTMENT_STAFF: frozenset({Capability.CASE_HANDLE}),
+    Role.STREET_STAFF: frozenset({*_STAFF_BASE, *_DESK, Capability.MANAGE_PLACES, Capability.MANAGE_STAFF}),
     Role.COMMUNITY_STAFF: frozenset(
         {
             *_STAFF_BASE,
+            *_DESK,
             Capability.MANAGE_PLACES,
             Capability.MANAGE_STAFF,
             Capability.REVEAL_PII,
@@ -94,15 +125,29 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         }
     ),
     Role.PARTY_SECRETARY: frozenset(
-        {*_STAFF_BASE, Capability.MANAGE_STAFF, Capability.REVEAL_PII, Capability.VIEW_SENSITIVE}
+        {*_STAFF_BASE, *_DESK, Capability.MANAGE_STAFF, Capability.REVEAL_PII, Capability.VIEW_SENSITIVE}
     ),
-    Role.GRID_LEADER: frozenset({*_STAFF_BASE, Capability.REVEAL_PII, Capability.VIEW_SENSITIVE}),
-    Role.GRID_WORKER: frozenset({*_STAFF_BASE, Capability.REVEAL_PII, Capability.VIEW_SENSITIVE}),
-    Role.GRID_WORKER_PART_TIME: frozenset(_STAFF_BASE),
-    Role.MICRO_GRID_WORKER: frozenset(_STAFF_BASE),
-    Role.BUILDING_LEADER: frozenset(_STAFF_BASE),
-    Role.UNIT_LEADER: frozenset(_STAFF_BASE),
-    Role.COURTYARD_LEADER: frozenset(_STAFF_BASE),
-    Role.PROPERTY_STAFF: frozenset(),
+    # A grid leader dispatches inside the grid; grid workers report and handle.
+    Role.GRID_LEADER: frozenset(
+        {
+            *_STAFF_BASE,
+            *_FIELD,
+            Capability.CASE_DISPATCH,
+            Capability.CASE_METRICS,
+            Capability.REVEAL_PII,
+            Capability.VIEW_SENSITIVE,
+        }
+    ),
+    Role.GRID_WORKER: frozenset({*_STAFF_BASE, *_FIELD, Capability.REVEAL_PII, Capability.VIEW_SENSITIVE}),
+    Role.GRID_WORKER_PART_TIME: frozenset({*_STAFF_BASE, *_FIELD}),
+    Role.MICRO_GRID_WORKER: frozenset({*_STAFF_BASE, *_FIELD}),
+    Role.BUILDING_LEADER: frozenset({*_STAFF_BASE, Capability.CASE_REPORT}),
+    Role.UNIT_LEADER: frozenset({*_STAFF_BASE, Capability.CASE_REPORT}),
+    Role.COURTYARD_LEADER: frozenset({*_STAFF_BASE, Capability.CASE_REPORT}),
+    Role.PROPERTY_STAFF: frozenset({Capability.CASE_HANDLE}),
+    Role.TRAFFIC_SUPERVISOR: frozenset({Capability.CASE_REPORT}),
+    Role.FACILITIES_SUPERVISOR: frozenset({Capability.CASE_REPORT}),
+    Role.APPEARANCE_SUPERVISOR: frozenset({Capability.CASE_REPORT}),
+    Role.COMMUNITY_VOLUNTEER: frozenset({Capability.CASE_REPORT}),
     Role.RESIDENT: frozenset(),
 }

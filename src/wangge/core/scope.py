@@ -34,13 +34,15 @@ class ScopeSpec:
     department: lookup to the department the row is assigned to, if any.
     property_company: lookup to the property company the row is assigned to, if any.
     owner: lookup to the user whose own record this is (a resident's request), if any.
+
+    Each may be a tuple of lookups: a row is visible when any of them matches.
     """
 
-    place_path: str | None
+    place_path: str | tuple[str, ...] | None
     personal: bool = True
-    department: str | None = None
-    property_company: str | None = None
-    owner: str | None = None
+    department: str | tuple[str, ...] | None = None
+    property_company: str | tuple[str, ...] | None = None
+    owner: str | tuple[str, ...] | None = None
 
 
 class Scoped(Protocol):
@@ -128,23 +130,34 @@ def visible_to(qs: QuerySet[M], user: Any) -> QuerySet[M]:
     if scope.user_id is None:
         return qs.none()
     condition = Q(pk__in=[])
-    if spec.place_path:
-        paths = scope.territorial_paths if spec.personal else scope.all_paths
+    paths = scope.territorial_paths if spec.personal else scope.all_paths
+    for lookup in _lookups(spec.place_path):
         for prefix in paths:
-            condition |= Q(**{f"{spec.place_path}__under": prefix})
-    if spec.department and scope.department_ids:
-        condition |= Q(**{f"{spec.department}__in": scope.department_ids})
-    if spec.property_company and scope.property_company_ids:
-        condition |= Q(**{f"{spec.property_company}__in": scope.property_company_ids})
-    if spec.owner:
-        if "__" in spec.owner:
-            # Through a to-many relation (a household's members): a subquery, so rows are
-            # not repeated once per matching member.
-            owned = qs.model._default_manager.filter(**{spec.owner: scope.user_id}).values("pk")
-            condition |= Q(pk__in=owned)
-        else:
-            condition |= Q(**{spec.owner: scope.user_id})
+            condition |= Q(**{f"{lookup}__under": prefix})
+    if scope.department_ids:
+        for lookup in _lookups(spec.department):
+            condition |= _related(qs, f"{lookup}__in", scope.department_ids)
+    if scope.property_company_ids:
+        for lookup in _lookups(spec.property_company):
+            condition |= _related(qs, f"{lookup}__in", scope.property_company_ids)
+    for lookup in _lookups(spec.owner):
+        condition |= _related(qs, lookup, scope.user_id)
     return qs.filter(condition)
+
+
+def _lookups(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return (value,) if isinstance(value, str) else value
+
+
+def _related(qs: QuerySet[Any], lookup: str, value: Any) -> Q:
+    if "__" in lookup.removesuffix("__in"):
+        # Through a relation that may be to-many (a household's members, a case's
+        # reporters): a subquery, so rows are not repeated once per match.
+        matched = qs.model._default_manager.filter(**{lookup: value}).values("pk")
+        return Q(pk__in=matched)
+    return Q(**{lookup: value})
 
 
 def access(qs: QuerySet[M], user: Any, **lookup: Any) -> M:

@@ -10,10 +10,10 @@ from wangge.core import outbox
 
 @db_task(retries=0)
 def outbox_deliver(event_id: int) -> None:
+    # Retries are the outbox's own (backoff, lease, a failed status), not Huey's.
     outbox.deliver(event_id)
 
 
 @db_periodic_task(crontab(minute="*"))
 def outbox_sweep() -> None:
-    for event_id in outbox.due_ids():
-        outbox.deliver(event_id)
+    outbox.sweep()

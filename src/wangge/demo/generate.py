@@ -417,6 +417,14 @@ def _jinan(seed: int, fake: Faker, people: PeopleBook) -> World:
                 username, "property_staff", community, "物业项目经理", property_company=company_row.key
             )
         )
+    # Couriers and delivery riders enlisted as supervisors over the street (双报到 riders).
+    for slug, role, title in (
+        ("rider-traffic", "traffic_supervisor", "快递小哥·交通安全监督员"),
+        ("rider-facilities", "facilities_supervisor", "外卖骑手·市政设施监督员"),
+        ("rider-appearance", "appearance_supervisor", "快递小哥·市容环境监督员"),
+        ("rider-volunteer", "community_volunteer", "外卖骑手·社区志愿者"),
+    ):
+        assign.append(AssignmentRow(person(f"gsq-{slug}"), role, street, title))
     # The demo resident lives in grid 1 (the first building of its first courtyard).
     first_yard = courtyards[0][1]
     resident_home = next(h for h in houses_of[first_yard] if book.by_code[h].name == "1-0302")

@@ -22,6 +22,7 @@ from wangge.demo.county import COUNTY_CODE, generate_county
 from wangge.demo.data import DEMO_PASSWORD, World
 from wangge.demo.generate import DEFAULT_SEED, generate
 from wangge.demo.people import POPULATION_COUNT_KEYS, generate_population, write_population
+from wangge.open311.services import ensure_demo_client
 from wangge.org.bulk import (
     AssignmentSpec,
     CoBuildingUnitSpec,
@@ -181,6 +182,8 @@ def load_demo(
     the process runs in demo mode.
     """
     accounts = settings.DEMO if demo_accounts is None else demo_accounts
+    if accounts:
+        ensure_demo_client()  # the Open311 demo key wangge-demo-open311; idempotent
     if demo_is_loaded():
         logger.info("The demo community is already loaded; nothing to do.")
         return _nothing()
