@@ -68,6 +68,7 @@ def unauthorised(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _register() -> None:
     from wangge.cases.api import public_router as case_track_router
     from wangge.cases.api import router as cases_router
+    from wangge.cases.metrics_api import router as case_metrics_router
     from wangge.core.api import live_router
     from wangge.core.api import router as core_router
     from wangge.core.inbox_api import inbox_router
@@ -84,6 +85,7 @@ def _register() -> None:
     api.add_router("/people/ledger/", ledger_router)
     api.add_router("/people/", people_router)
     api.add_router("/cases/track/", case_track_router)
+    api.add_router("/cases/metrics/", case_metrics_router)
     api.add_router("/cases/", cases_router)
 
 

@@ -60,10 +60,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _setup(demo=True)
     _prepare_database()
     from wangge.demo.loader import demo_is_loaded, load_demo
+    from wangge.open311.services import ensure_demo_client
 
     if not demo_is_loaded():
         print("wangge: loading the demo community (first run only)…", flush=True)
         load_demo(seed=args.seed, progress=True)
+    ensure_demo_client()  # also for a demo database made before Open311 existed
     _serve(args.host, args.port)
     return 0
 

@@ -18,6 +18,7 @@ from django.test import Client
 from tests.cases.test_pages import dispatched_to_grid1, file_case, fresh, grid, home_of, jpeg, text, upload
 from wangge.cases import services
 from wangge.cases.models import Case, CaseReporter, Category, Channel, State
+from wangge.cases.public_views import PAGE_SIZE
 from wangge.places.models import Place
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +132,7 @@ def test_signed_in_resident_reports_as_themselves(users: dict[str, Any], page_cl
     home = home_of(users["resident"])
 
     page = text(client.get("/report/"))
+    before = text(client.get("/my/requests/")).count('data-testid="my-request"')
     response = client.post("/report/", report_form(place=home.pk, reporter_phone="", category="1999"))
 
     assert f'<option value="{home.pk}"' in page
@@ -139,7 +141,7 @@ def test_signed_in_resident_reports_as_themselves(users: dict[str, Any], page_cl
     case = Case.objects.get(description="垃圾桶满了两天没人清运")
     assert case.reporter == users["resident"]
     assert case.place == home
-    assert text(client.get("/my/requests/")).count('data-testid="my-request"') == 1
+    assert text(client.get("/my/requests/")).count('data-testid="my-request"') == before + 1
 
 
 def test_signed_in_resident_cannot_name_a_building_of_another_community(
@@ -362,8 +364,13 @@ def test_resident_detail_shows_the_public_timeline_only(
 
 
 def test_staff_my_requests_lists_what_they_reported(users: dict[str, Any], page_client: PageClient) -> None:
-    file_case(users)
+    case = file_case(users)
+    own = CaseReporter.objects.filter(user=users["grid2"]).count()
 
     body = text(page_client("grid2").get("/my/requests/"))
 
-    assert 'data-testid="my-requests-empty"' in body
+    assert case.number not in body
+    if own:
+        assert body.count('data-testid="my-request"') == min(own, PAGE_SIZE)
+    else:
+        assert 'data-testid="my-requests-empty"' in body

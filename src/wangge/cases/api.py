@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import FileResponse, HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Header, Query, Router, Status
+from ninja import Header, Path, Query, Router, Status
 
 from wangge.cases import selectors, services
 from wangge.cases.models import Case, CaseEvent, Category, State
@@ -45,7 +45,7 @@ from wangge.cases.schemas import (
 )
 from wangge.cases.services import Target
 from wangge.cases.workflow import TRANSITIONS
-from wangge.core.api import ErrorOut, ValidationErrorOut
+from wangge.core.api import READ_ERRORS, WRITE_ERRORS, api_user
 from wangge.core.clock import LOCAL_TZ
 from wangge.core.errors import NotFound, ValidationError
 from wangge.core.models import User
@@ -54,21 +54,9 @@ from wangge.places.models import Place
 from wangge.places.selectors import place_get
 
 router = Router(tags=["cases"])
+# Case numbers are digits, which also keeps /cases/queue and friends apart from /cases/{number}.
+CaseNumber = Annotated[str, Path(pattern=r"^[0-9]{1,24}$")]
 public_router = Router(tags=["cases (reporters)"], auth=None)
-READ_ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    422: ValidationErrorOut,
-}
-WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 409: ErrorOut}
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User), "the API authenticates every request"
-    return user
 
 
 def _photos(items: list[str]) -> list[bytes]:
@@ -361,7 +349,7 @@ def _similar_rows(
 
 
 @router.get("/{number}", response={200: CaseDetailOut, **READ_ERRORS}, url_name="case_detail")
-def case_detail(request: HttpRequest, number: str) -> dict[str, Any]:
+def case_detail(request: HttpRequest, number: CaseNumber) -> dict[str, Any]:
     """One case with its timeline and the actions open to the caller now."""
     return _detail(request.user, number)
 
@@ -369,7 +357,7 @@ def case_detail(request: HttpRequest, number: str) -> dict[str, Any]:
 @router.get(
     "/{number}/attachments/{attachment_id}", response={200: None, **READ_ERRORS}, url_name="case_attachment"
 )
-def attachment(request: HttpRequest, number: str, attachment_id: int) -> FileResponse:
+def attachment(request: HttpRequest, number: CaseNumber, attachment_id: int) -> FileResponse:
     """A photo of the case (scope-checked)."""
     found = selectors.attachment_get(request.user, attachment_id)
     if found.case.number != number:
@@ -390,7 +378,7 @@ def intake(
 ) -> Status[dict[str, Any]]:
     """File a request. Send an ``Idempotency-Key`` header: a retry returns the first result
     (200) instead of filing it twice (201 the first time)."""
-    user = _actor(request)
+    user = api_user(request)
     place = _report_place(data.place_id)
     me_too = _visible_case(user, data.me_too_of) if data.me_too_of else None
     result = services.case_intake(
@@ -423,14 +411,14 @@ def intake(
 
 
 def _act(request: HttpRequest, number: str, run: Callable[[User, Case], Any]) -> dict[str, Any]:
-    user = _actor(request)
+    user = api_user(request)
     case = _visible_case(user, number)
     run(user, case)
     return _detail(user, number)
 
 
 @router.post("/{number}/dispatch", response={200: CaseDetailOut, **WRITE_ERRORS})
-def dispatch(request: HttpRequest, number: str, data: SendIn) -> dict[str, Any]:
+def dispatch(request: HttpRequest, number: CaseNumber, data: SendIn) -> dict[str, Any]:
     """Send the case to a grid, a person, a department or a property company (派单)."""
     return _act(
         request,
@@ -442,7 +430,7 @@ def dispatch(request: HttpRequest, number: str, data: SendIn) -> dict[str, Any]:
 
 
 @router.post("/{number}/hand-on", response={200: CaseDetailOut, **WRITE_ERRORS})
-def hand_on(request: HttpRequest, number: str, data: SendIn) -> dict[str, Any]:
+def hand_on(request: HttpRequest, number: CaseNumber, data: SendIn) -> dict[str, Any]:
     """Hand the case to another owning unit (移交)."""
     return _act(
         request,
@@ -454,7 +442,7 @@ def hand_on(request: HttpRequest, number: str, data: SendIn) -> dict[str, Any]:
 
 
 @router.post("/{number}/assist", response={200: CaseDetailOut, **WRITE_ERRORS})
-def assist(request: HttpRequest, number: str, data: SendIn) -> dict[str, Any]:
+def assist(request: HttpRequest, number: CaseNumber, data: SendIn) -> dict[str, Any]:
     """Add an assisting handler (协办)."""
     return _act(
         request,
@@ -478,7 +466,7 @@ _SIMPLE: dict[str, Callable[..., Any]] = {
 def _simple(name: str, doc: str) -> None:
     fn = _SIMPLE[name]
 
-    def handler(request: HttpRequest, number: str, data: ActionIn) -> dict[str, Any]:
+    def handler(request: HttpRequest, number: CaseNumber, data: ActionIn) -> dict[str, Any]:
         return _act(request, number, lambda u, c: fn(actor=u, case=c, note=data.note, version=data.version))
 
     handler.__doc__ = doc
@@ -497,7 +485,7 @@ _simple("close", "Archive a resolved or rated case (归档).")
 
 
 @router.post("/{number}/progress", response={200: CaseDetailOut, **WRITE_ERRORS})
-def progress(request: HttpRequest, number: str, data: ProgressIn) -> dict[str, Any]:
+def progress(request: HttpRequest, number: CaseNumber, data: ProgressIn) -> dict[str, Any]:
     """Add a progress note with photos."""
     return _act(
         request,
@@ -509,7 +497,7 @@ def progress(request: HttpRequest, number: str, data: ProgressIn) -> dict[str, A
 
 
 @router.post("/{number}/resolve", response={200: CaseDetailOut, **WRITE_ERRORS})
-def resolve(request: HttpRequest, number: str, data: ResolveIn) -> dict[str, Any]:
+def resolve(request: HttpRequest, number: CaseNumber, data: ResolveIn) -> dict[str, Any]:
     """Finish the work and reply to the reporter (办结)."""
     return _act(
         request,
@@ -521,7 +509,7 @@ def resolve(request: HttpRequest, number: str, data: ResolveIn) -> dict[str, Any
 
 
 @router.post("/{number}/return", response={200: CaseDetailOut, **WRITE_ERRORS})
-def return_case(request: HttpRequest, number: str, data: ActionIn) -> dict[str, Any]:
+def return_case(request: HttpRequest, number: CaseNumber, data: ActionIn) -> dict[str, Any]:
     """Send the case back to the dispatcher with a reason (退单)."""
     return _act(
         request,
@@ -531,7 +519,7 @@ def return_case(request: HttpRequest, number: str, data: ActionIn) -> dict[str, 
 
 
 @router.post("/{number}/cancel", response={200: CaseDetailOut, **WRITE_ERRORS})
-def cancel(request: HttpRequest, number: str, data: ActionIn) -> dict[str, Any]:
+def cancel(request: HttpRequest, number: CaseNumber, data: ActionIn) -> dict[str, Any]:
     """Decline the request with a reason the reporter sees (不予受理)."""
     return _act(
         request,
@@ -541,7 +529,7 @@ def cancel(request: HttpRequest, number: str, data: ActionIn) -> dict[str, Any]:
 
 
 @router.post("/{number}/escalate", response={200: CaseDetailOut, **WRITE_ERRORS})
-def escalate(request: HttpRequest, number: str, data: EscalateIn) -> dict[str, Any]:
+def escalate(request: HttpRequest, number: CaseNumber, data: EscalateIn) -> dict[str, Any]:
     """Send the case up one level (上报), or to a named department."""
     return _act(
         request,
@@ -557,7 +545,7 @@ def escalate(request: HttpRequest, number: str, data: EscalateIn) -> dict[str, A
 
 
 @router.post("/{number}/whistle", response={200: CaseDetailOut, **WRITE_ERRORS})
-def whistle(request: HttpRequest, number: str, data: WhistleIn) -> dict[str, Any]:
+def whistle(request: HttpRequest, number: CaseNumber, data: WhistleIn) -> dict[str, Any]:
     """Blow the whistle (吹哨): the department must report in within 30 minutes."""
     return _act(
         request,
@@ -574,7 +562,7 @@ def whistle(request: HttpRequest, number: str, data: WhistleIn) -> dict[str, Any
 
 
 @router.post("/{number}/merge", response={200: CaseDetailOut, **WRITE_ERRORS})
-def merge(request: HttpRequest, number: str, data: MergeIn) -> dict[str, Any]:
+def merge(request: HttpRequest, number: CaseNumber, data: MergeIn) -> dict[str, Any]:
     """Merge this case into another open case of the same matter."""
     return _act(
         request,
@@ -586,9 +574,9 @@ def merge(request: HttpRequest, number: str, data: MergeIn) -> dict[str, Any]:
 
 
 @router.post("/{number}/extensions", response={201: ExtensionOut, **WRITE_ERRORS})
-def extension_request(request: HttpRequest, number: str, data: ExtensionIn) -> Status[dict[str, Any]]:
+def extension_request(request: HttpRequest, number: CaseNumber, data: ExtensionIn) -> Status[dict[str, Any]]:
     """Ask for more time (延期), in the case's policy unit."""
-    user = _actor(request)
+    user = api_user(request)
     case = _visible_case(user, number)
     ext = services.case_request_extension(
         actor=user, case=case, amount=data.amount, reason=data.reason, version=data.version
@@ -598,10 +586,10 @@ def extension_request(request: HttpRequest, number: str, data: ExtensionIn) -> S
 
 @router.post("/{number}/extensions/{extension_id}/decide", response={200: ExtensionOut, **WRITE_ERRORS})
 def extension_decide(
-    request: HttpRequest, number: str, extension_id: int, data: DecisionIn
+    request: HttpRequest, number: CaseNumber, extension_id: int, data: DecisionIn
 ) -> dict[str, Any]:
     """Approve or refuse an extension request."""
-    user = _actor(request)
+    user = api_user(request)
     case = _visible_case(user, number)
     ext = case.extensions.filter(pk=extension_id).first()
     if ext is None:
@@ -613,7 +601,7 @@ def extension_decide(
 
 
 @router.post("/{number}/rate", response={200: CaseDetailOut, **WRITE_ERRORS})
-def rate(request: HttpRequest, number: str, data: RateIn) -> dict[str, Any]:
+def rate(request: HttpRequest, number: CaseNumber, data: RateIn) -> dict[str, Any]:
     """The reporter rates the answer: 满意, 基本满意 or 不满意 (which reopens the case once)."""
     return _act(
         request,

@@ -479,30 +479,26 @@ def _narrowed(user: Any, f: MetricsFilter) -> QuerySet[Case]:
 
 
 def _conditions(now: datetime) -> dict[str, Q]:
-    """The sets the formulas count (docs/cases/metrics.md), as conditions on one case row."""
-    cohort = ~Q(state__in=EXCLUDED_STATES)
+    """The sets the formulas count (docs/cases/metrics.md), as conditions on one row of the
+    cohort (received in the period, neither merged nor not accepted)."""
     done = Q(state__in=DONE_STATES)
     # Resolved, or past its deadline: the cases whose result is due by now.
-    settled = cohort & (done | Q(overdue=True) | Q(state__in=OPEN_STATES, due_at__lt=now))
-    rated = cohort & Q(state__in=RATED_STATES) & ~Q(rating="")
+    settled = done | Q(overdue=True) | Q(state__in=OPEN_STATES, due_at__lt=now)
+    rated = Q(state__in=RATED_STATES) & ~Q(rating="")
+    ever_resolved = Q(first_resolved_at__isnull=False)
     return {
-        "received": cohort,
-        "response_rate_num": cohort & Q(responded_on_time=True),
-        "response_rate_den": cohort & Q(responded_on_time__isnull=False),
-        "resolution_rate_num": cohort
-        & done
-        & Q(first_resolved_at__isnull=False)
-        & ~Q(rating=Rating.UNSATISFIED),
+        "response_rate_num": Q(responded_on_time=True),
+        "response_rate_den": Q(responded_on_time__isnull=False),
+        "resolution_rate_num": done & ever_resolved & ~Q(rating=Rating.UNSATISFIED),
         "resolution_rate_den": settled,
         "satisfaction_rate_num": rated & Q(rating__in=(Rating.SATISFIED, Rating.BASIC)),
         "satisfaction_rate_den": rated,
-        "on_time_rate_num": cohort & done & Q(resolved_on_time=True),
+        "on_time_rate_num": done & Q(resolved_on_time=True),
         "on_time_rate_den": settled,
-        "rework_rate_num": cohort & Q(first_resolved_at__isnull=False, reopen_count__gt=0),
-        "rework_rate_den": cohort & Q(first_resolved_at__isnull=False),
-        "extension_rate_num": cohort & Q(extension_count__gt=0),
-        "extension_rate_den": cohort,
-        "handled": cohort & done,
+        "rework_rate_num": ever_resolved & Q(reopen_count__gt=0),
+        "rework_rate_den": ever_resolved,
+        "extension_rate_num": Q(extension_count__gt=0),
+        "handled": done,
     }
 
 
@@ -518,51 +514,59 @@ def _check_may(user: Any, f: MetricsFilter) -> None:
 
 
 def case_metrics(user: Any, f: MetricsFilter, *, now: datetime | None = None) -> Metrics:
-    """The figures for ``f`` over the cases ``user`` may see: one aggregate query, one
-    grouping by category, and two by day (received, resolved)."""
+    """The figures for ``f`` over the cases ``user`` may see, in five queries whatever their
+    number: the rates (one aggregate of conditional counts over the cohort), the counts by
+    state, channel and category (one grouping, plus the category names), and the two daily
+    series (received, resolved)."""
     _check_may(user, f)
     now = now or clock.now()
     scoped = _narrowed(user, f)
     period = scoped.filter(created_at__gte=f.start, created_at__lt=f.end)
+    cohort = period.exclude(state__in=EXCLUDED_STATES)
     conditions = _conditions(now)
-    aggregates: dict[str, Any] = {"received_all": Count("pk")}
+    aggregates: dict[str, Any] = {"received": Count("pk")}
     aggregates.update({name: Count("pk", filter=cond) for name, cond in conditions.items()})
     aggregates["handling_hours"] = Avg(
         HoursBetween("resolved_at", "created_at"), filter=conditions["handled"]
     )
-    for state in State.values:
-        aggregates[f"state__{state}"] = Count("pk", filter=Q(state=state))
-    for channel in Channel.values:
-        aggregates[f"channel__{channel}"] = Count("pk", filter=conditions["received"] & Q(channel=channel))
-    row = period.aggregate(**aggregates)
-
+    row = cohort.aggregate(**aggregates)
+    row["extension_rate_den"] = row["received"]
     rates = {
         name: Rate(name=name, numerator=row[f"{name}_num"], denominator=row[f"{name}_den"])
         for name in RATE_NAMES
     }
     hours = row["handling_hours"]
-    states = dict(State.choices)
-    channels = dict(Channel.choices)
+    # Every case received in the period (merged and not accepted too) by state, channel, category.
+    groups = list(period.order_by().values_list("state", "channel", "category_id").annotate(n=Count("pk")))
+    in_cohort = [g for g in groups if g[0] not in EXCLUDED_STATES]
     return Metrics(
         filter=f,
         computed_at=now,
         received=row["received"],
-        received_all=row["received_all"],
+        received_all=sum(n for _s, _c, _k, n in groups),
         rates=rates,
         handled=row["handled"],
         avg_handling_hours=round(float(hours), 2) if hours is not None else None,
-        by_state=[Tally(s, str(states[s]), row[f"state__{s}"]) for s in State.values],
-        by_channel=[Tally(c, str(channels[c]), row[f"channel__{c}"]) for c in Channel.values],
-        by_category=_by_category(period.filter(conditions["received"])),
-        daily=_daily(f, period.filter(conditions["received"]), scoped),
+        by_state=_tallies(State.choices, groups, key=0),
+        by_channel=_tallies(Channel.choices, in_cohort, key=1),
+        by_category=_by_category(in_cohort),
+        daily=_daily(f, cohort, scoped),
     )
 
 
-def _by_category(cohort: QuerySet[Case]) -> list[Tally]:
+def _tallies(choices: list[tuple[str, Any]], groups: list[tuple[Any, ...]], *, key: int) -> list[Tally]:
+    """Counts of ``groups`` (state, channel, category, n) by the value at ``key``, in choice order."""
+    totals: dict[str, int] = {}
+    for group in groups:
+        totals[group[key]] = totals.get(group[key], 0) + group[-1]
+    return [Tally(value, str(label), totals.get(value, 0)) for value, label in choices]
+
+
+def _by_category(groups: list[tuple[Any, ...]]) -> list[Tally]:
     """Received cases by top-level category (a subcategory counts for its parent)."""
-    counts = dict(
-        cohort.order_by().values_list("category_id").annotate(n=Count("pk")).values_list("category_id", "n")
-    )
+    counts: dict[int, int] = {}
+    for _state, _channel, category_id, n in groups:
+        counts[category_id] = counts.get(category_id, 0) + n
     if not counts:
         return []
     categories = {c.pk: c for c in Category.objects.select_related("parent").filter(pk__in=counts)}
@@ -588,12 +592,7 @@ def _daily(f: MetricsFilter, cohort: QuerySet[Case], scoped: QuerySet[Case]) -> 
         .values_list("day", "n")
     )
     resolved = dict(
-        scoped.filter(
-            ~Q(state__in=EXCLUDED_STATES),
-            state__in=DONE_STATES,
-            resolved_at__gte=f.start,
-            resolved_at__lt=f.end,
-        )
+        scoped.filter(state__in=DONE_STATES, resolved_at__gte=f.start, resolved_at__lt=f.end)
         .order_by()
         .annotate(day=LocalDate("resolved_at"))
         .values("day")

@@ -69,7 +69,7 @@ class DayOut(Schema):
     resolved: int
 
 
-class UnitOut(Schema):
+class MetricsUnitOut(Schema):
     id: int
     name: str
 
@@ -77,9 +77,9 @@ class UnitOut(Schema):
 class MetricsOut(Schema):
     date_from: date
     date_to: date = Field(..., description="Not included")
-    place: UnitOut | None
-    department: UnitOut | None
-    handler: UnitOut | None
+    place: MetricsUnitOut | None
+    department: MetricsUnitOut | None
+    handler: MetricsUnitOut | None
     computed_at: datetime
     received: int = Field(..., description="Received in the period, without merged and not-accepted requests")
     received_all: int = Field(..., description="Every request received in the period")

@@ -40,6 +40,24 @@ class ValidationErrorOut(Schema):
     code: str | None = None
 
 
+# The error answers every operation documents: reads, and writes (which may also conflict).
+READ_ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    422: ValidationErrorOut,
+}
+WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 409: ErrorOut}
+
+
+def api_user(request: HttpRequest) -> User:
+    """The signed-in caller of an operation that requires authentication."""
+    user = request.user
+    assert isinstance(user, User), "the API authenticates every request"
+    return user
+
+
 class GrantOut(Schema):
     role: str
     role_label: str

@@ -7,18 +7,15 @@ notification answers 404 exactly like a missing one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from wangge.core import notify
-from wangge.core.api import ErrorOut, ValidationErrorOut
-from wangge.core.models import Notification, User
+from wangge.core.api import READ_ERRORS, ErrorOut, api_user
+from wangge.core.models import Notification
 
 inbox_router = Router(tags=["inbox"])
-
-READ_ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
 
 
 class NotificationOut(Schema):
@@ -56,12 +53,6 @@ class MarkedOut(Schema):
     marked: int
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User), "the API authenticates every request"
-    return user
-
-
 def _out(n: Notification) -> NotificationOut:
     return NotificationOut(
         id=n.pk,
@@ -80,7 +71,7 @@ def _out(n: Notification) -> NotificationOut:
 @inbox_router.get("/", response={200: InboxPageOut, **READ_ERRORS})
 def inbox_list(request: HttpRequest, filters: Query[InboxQuery]) -> InboxPageOut:
     """The caller's notifications, unread first, then newest first."""
-    user = _actor(request)
+    user = api_user(request)
     qs = notify.inbox_list(user, unread_only=filters.unread)
     total = qs.count()
     rows = list(qs[filters.offset : filters.offset + filters.limit])
@@ -96,22 +87,22 @@ def inbox_list(request: HttpRequest, filters: Query[InboxQuery]) -> InboxPageOut
 @inbox_router.get("/unread-count", response={200: UnreadOut, 401: ErrorOut})
 def inbox_unread_count(request: HttpRequest) -> UnreadOut:
     """How many of the caller's notifications are unread (the badge)."""
-    return UnreadOut(unread=notify.inbox_unread_count(_actor(request)))
+    return UnreadOut(unread=notify.inbox_unread_count(api_user(request)))
 
 
 @inbox_router.post("/read-all", response={200: MarkedOut, 401: ErrorOut})
 def inbox_mark_all_read(request: HttpRequest) -> MarkedOut:
     """Mark every unread notification of the caller read."""
-    return MarkedOut(marked=notify.notifications_mark_all_read(actor=_actor(request)))
+    return MarkedOut(marked=notify.notifications_mark_all_read(actor=api_user(request)))
 
 
 @inbox_router.get("/{notification_id}", response={200: NotificationOut, **READ_ERRORS})
 def inbox_get(request: HttpRequest, notification_id: int) -> NotificationOut:
     """One of the caller's notifications (reading it here does not mark it read)."""
-    return _out(notify.notification_get(_actor(request), notification_id))
+    return _out(notify.notification_get(api_user(request), notification_id))
 
 
 @inbox_router.post("/{notification_id}/read", response={200: NotificationOut, **READ_ERRORS})
 def inbox_mark_read(request: HttpRequest, notification_id: int) -> NotificationOut:
     """Mark one of the caller's notifications read (again is fine)."""
-    return _out(notify.notification_mark_read(actor=_actor(request), notification_id=notification_id))
+    return _out(notify.notification_mark_read(actor=api_user(request), notification_id=notification_id))

@@ -296,10 +296,11 @@ class Routes:
 
 
 @dataclass
-class Pin:
-    """A story held at a step, so the demo always has this kind of work waiting."""
+class Plan:
+    """One request to play: when, what, where, from which channel. A pinned plan is held at a
+    step (``hold``) so the demo always has that kind of work waiting."""
 
-    hold: str  # "desk" | "dispatched" | "working" | "resolved" | ""
+    hold: str  # "" (played to now) | "desk" | "dispatched" | "working" | "resolved"
     created: datetime
     code: str
     channel: str
@@ -997,31 +998,32 @@ def _created_times(rng: random.Random, now: datetime, count: int) -> list[dateti
     return sorted(moments)
 
 
-def _pins(areas: list[Area], resident_home: Place | None, now: datetime) -> list[Pin]:
+def _pins(areas: list[Area], resident_home: Place | None, now: datetime) -> list[Plan]:
     """Stories the demo relies on: desk work at Leshan, grid 1's work orders, the resident's."""
     if not areas:
         return []
     leshan = areas[0]
     grid1 = leshan.grids[0]
-    b = leshan.buildings[grid1.pk]
+    here = leshan.buildings[grid1.pk]
+    b = [here[i % len(here)] for i in range(7)]
     pins = [
-        Pin("desk", now - timedelta(minutes=25), "1999", Channel.WALK_IN, leshan, b[1]),
-        Pin("desk", now - timedelta(minutes=70), "1401", Channel.HOTLINE, leshan, b[2]),
-        Pin("desk", now - timedelta(minutes=95), "1901", Channel.WEB, leshan, b[3]),
-        Pin("dispatched", now - timedelta(hours=2), "1201", Channel.WEB, leshan, b[0]),
-        Pin("dispatched", now - timedelta(hours=3), "1601", Channel.HOTLINE, leshan, b[4]),
-        Pin("dispatched", now - timedelta(hours=5), "1702", Channel.WALK_IN, leshan, b[5]),
-        Pin("working", now - timedelta(hours=26), "1203", Channel.WEB, leshan, b[2]),
-        Pin("working", now - timedelta(hours=30), "1201", Channel.HOTLINE, leshan, b[6]),
+        Plan("desk", now - timedelta(minutes=25), "1999", Channel.WALK_IN, leshan, b[1]),
+        Plan("desk", now - timedelta(minutes=70), "1401", Channel.HOTLINE, leshan, b[2]),
+        Plan("desk", now - timedelta(minutes=95), "1901", Channel.WEB, leshan, b[3]),
+        Plan("dispatched", now - timedelta(hours=2), "1201", Channel.WEB, leshan, b[0]),
+        Plan("dispatched", now - timedelta(hours=3), "1601", Channel.HOTLINE, leshan, b[4]),
+        Plan("dispatched", now - timedelta(hours=5), "1702", Channel.WALK_IN, leshan, b[5]),
+        Plan("working", now - timedelta(hours=26), "1203", Channel.WEB, leshan, b[2]),
+        Plan("working", now - timedelta(hours=30), "1201", Channel.HOTLINE, leshan, b[6]),
     ]
     if resident_home is not None:
         pins += [
-            Pin("resolved", now - timedelta(hours=52), "1102", Channel.WEB, leshan, resident_home, True),
-            Pin("working", now - timedelta(hours=28), "1701", Channel.WEB, leshan, resident_home, True),
-            Pin("", now - timedelta(days=18, hours=3), "1201", Channel.WEB, leshan, resident_home, True),
-            Pin("", now - timedelta(days=41, hours=5), "1304", Channel.WEB, leshan, resident_home, True),
-            Pin("", now - timedelta(days=66, hours=2), "1999", Channel.WEB, leshan, resident_home, True),
-            Pin("", now - timedelta(days=97, hours=6), "1101", Channel.WEB, leshan, resident_home, True),
+            Plan("resolved", now - timedelta(hours=52), "1102", Channel.WEB, leshan, resident_home, True),
+            Plan("working", now - timedelta(hours=28), "1701", Channel.WEB, leshan, resident_home, True),
+            Plan("", now - timedelta(days=18, hours=3), "1201", Channel.WEB, leshan, resident_home, True),
+            Plan("", now - timedelta(days=41, hours=5), "1304", Channel.WEB, leshan, resident_home, True),
+            Plan("", now - timedelta(days=66, hours=2), "1999", Channel.WEB, leshan, resident_home, True),
+            Plan("", now - timedelta(days=97, hours=6), "1101", Channel.WEB, leshan, resident_home, True),
         ]
     return pins
 
@@ -1045,14 +1047,14 @@ def load_demo_cases(*, seed: int, now: datetime | None = None, count: int = DEFA
     resident = resident_row.user if resident_row is not None else None
     resident_home = resident_row.place if resident_row is not None else None
 
-    plans: list[Pin] = []
+    plans: list[Plan] = []
     pins = _pins(areas, resident_home, now)
     for moment in _created_times(rng, now, max(0, count - len(pins))):
         channel = weighted(rng, CHANNELS)
         area = areas[0] if rng.random() < 0.6 or len(areas) == 1 else areas[1]
         grid = rng.choice(area.grids)
         building = rng.choice(area.buildings[grid.pk])
-        plans.append(Pin("", moment, weighted(rng, MATTERS[channel]), channel, area, building))
+        plans.append(Plan("", moment, weighted(rng, MATTERS[channel]), channel, area, building))
     plans += pins
     plans.sort(key=lambda p: p.created)
 
@@ -1066,7 +1068,7 @@ def load_demo_cases(*, seed: int, now: datetime | None = None, count: int = DEFA
 
 
 def _story(
-    plan: Pin,
+    plan: Plan,
     rng: random.Random,
     now: datetime,
     staff: Staff,
@@ -1191,7 +1193,7 @@ def _add_me_too(story: Story, first: Reporter) -> None:
 
 
 def _first_reporter(
-    plan: Pin, story: Story, staff: Staff, resident: User | None, grid: Place | None
+    plan: Plan, story: Story, staff: Staff, resident: User | None, grid: Place | None
 ) -> tuple[User | None, Reporter]:
     """The intake's actor and the first reporter, as each channel has them."""
     rng = story.rng

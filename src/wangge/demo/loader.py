@@ -18,6 +18,8 @@ from tqdm import tqdm
 
 from wangge.core import clock
 from wangge.demo import names
+from wangge.demo.cases import COUNT_KEYS as CASE_COUNT_KEYS
+from wangge.demo.cases import load_demo_cases
 from wangge.demo.county import COUNTY_CODE, generate_county
 from wangge.demo.data import DEMO_PASSWORD, World
 from wangge.demo.generate import DEFAULT_SEED, generate
@@ -37,7 +39,7 @@ from wangge.places.models import Place
 
 logger = logging.getLogger("wangge.demo")
 
-COUNT_KEYS = (*tuple(World().counts()), *POPULATION_COUNT_KEYS, "already_loaded")
+COUNT_KEYS = (*tuple(World().counts()), *POPULATION_COUNT_KEYS, *CASE_COUNT_KEYS, "already_loaded")
 # Serialises concurrent loaders on PostgreSQL (SQLite's IMMEDIATE transactions already do).
 _LOCK_KEY = 0x77616E67
 
@@ -182,8 +184,6 @@ def load_demo(
     the process runs in demo mode.
     """
     accounts = settings.DEMO if demo_accounts is None else demo_accounts
-    if accounts:
-        ensure_demo_client()  # the Open311 demo key wangge-demo-open311; idempotent
     if demo_is_loaded():
         logger.info("The demo community is already loaded; nothing to do.")
         return _nothing()
@@ -196,7 +196,10 @@ def load_demo(
             logger.info("The demo community is already loaded; nothing to do.")
             return _nothing()
         counts = write(world, label="demo", progress=progress)
+        if accounts:
+            ensure_demo_client()  # the Open311 demo key wangge-demo-open311
         counts = {**counts, **write_population(population, progress=progress)}
+        counts = {**counts, **load_demo_cases(seed=seed)}
     logger.info(
         "Loaded the demo: %(places)d places (%(houses)d houses), %(users)d users "
         "(%(demo_accounts)d demo accounts), %(party_organizations)d party organisations, "

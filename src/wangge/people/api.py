@@ -14,8 +14,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Header, Query, Router, Status
 
-from wangge.core.api import ErrorOut, ValidationErrorOut
-from wangge.core.models import User
+from wangge.core.api import READ_ERRORS, WRITE_ERRORS, ErrorOut, api_user
 from wangge.core.pii import mask_phone
 from wangge.people import selectors, services
 from wangge.people.models import EmergencyContact, ResidentPhone
@@ -56,20 +55,6 @@ from wangge.people.schemas import (
 from wangge.places.selectors import place_get
 
 router = Router(tags=["people"])
-READ_ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    422: ValidationErrorOut,
-}
-WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 409: ErrorOut}
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User), "the API authenticates every request"
-    return user
 
 
 def _phones(resident_id: int) -> list[dict[str, Any]]:
@@ -117,7 +102,7 @@ def resident_create(
 ) -> Status[dict[str, Any]]:
     """Register a resident. Send an ``Idempotency-Key`` header so that a retry cannot register
     them twice: the same key returns the first result. A duplicate ID number is refused (409)."""
-    user = _actor(request)
+    user = api_user(request)
     place = place_get(user, data.place_id)
     household = selectors.household_get(user, data.household_id) if data.household_id else None
     resident = services.resident_create(
@@ -151,7 +136,7 @@ def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
 )
 def resident_update(request: HttpRequest, resident_id: int, data: ResidentUpdateIn) -> dict[str, Any]:
     """Correct a resident's details; only the fields sent change."""
-    user = _actor(request)
+    user = api_user(request)
     resident = selectors.resident_get(user, resident_id)
     sent = data.model_fields_set
     services.resident_update(
@@ -175,7 +160,7 @@ def resident_update(request: HttpRequest, resident_id: int, data: ResidentUpdate
 )
 def resident_move_out(request: HttpRequest, resident_id: int, data: ResidentMoveOutIn) -> dict[str, Any]:
     """Record that a resident moved out (迁出) or died."""
-    user = _actor(request)
+    user = api_user(request)
     resident = selectors.resident_get(user, resident_id)
     services.resident_move_out(
         actor=user, resident=resident, on=data.on, reason=data.reason, status=data.status
@@ -187,7 +172,7 @@ def resident_move_out(request: HttpRequest, resident_id: int, data: ResidentMove
 def resident_reveal(request: HttpRequest, resident_id: int, data: ResidentRevealIn) -> ResidentRevealOut:
     """Unmask one ID or phone number. Needs the reveal permission at the resident's place;
     every reveal, and every refused attempt, is written to the audit log."""
-    user = _actor(request)
+    user = api_user(request)
     resident = selectors.resident_get(user, resident_id)
     value = services.resident_reveal(actor=user, resident=resident, field=data.field, item_id=data.item_id)
     return ResidentRevealOut(field=data.field, value=value)
@@ -205,7 +190,7 @@ def resident_set_phones(
     request: HttpRequest, resident_id: int, data: ResidentPhonesIn
 ) -> list[dict[str, Any]]:
     """Replace a resident's phone numbers; the first becomes the primary one."""
-    user = _actor(request)
+    user = api_user(request)
     resident = selectors.resident_get(user, resident_id)
     services.resident_set_phones(
         actor=user, resident=resident, phones=[services.PhoneInput(p.phone, p.label) for p in data.phones]
@@ -235,7 +220,7 @@ def emergency_contact_add(
     request: HttpRequest, resident_id: int, data: EmergencyContactIn
 ) -> Status[list[dict[str, Any]]]:
     """Add an emergency contact; answers with all of the resident's contacts."""
-    user = _actor(request)
+    user = api_user(request)
     resident = selectors.resident_get(user, resident_id)
     services.emergency_contact_add(
         actor=user, resident=resident, name=data.name, relation=data.relation, phone=data.phone
@@ -251,7 +236,7 @@ def emergency_contact_remove(
     request: HttpRequest, resident_id: int, data: EmergencyContactRemoveIn
 ) -> list[dict[str, Any]]:
     """Remove one emergency contact; answers with those left."""
-    user = _actor(request)
+    user = api_user(request)
     resident = selectors.resident_get(user, resident_id)
     services.emergency_contact_remove(actor=user, resident=resident, contact_id=data.contact_id)
     return _contacts(resident.pk)
@@ -267,7 +252,7 @@ def consent_list(request: HttpRequest, resident_id: int) -> list[Any]:
 @router.post("/residents/{resident_id}/consents", response={201: ConsentOut, **WRITE_ERRORS})
 def consent_record(request: HttpRequest, resident_id: int, data: ConsentRecordIn) -> Status[Any]:
     """Record a consent: purpose, date and channel."""
-    user = _actor(request)
+    user = api_user(request)
     resident = selectors.resident_get(user, resident_id)
     consent = services.consent_record(
         actor=user, resident=resident, purpose=data.purpose, channel=data.channel, given_on=data.given_on
@@ -278,7 +263,7 @@ def consent_record(request: HttpRequest, resident_id: int, data: ConsentRecordIn
 @router.post("/residents/{resident_id}/consents/withdraw", response={200: ConsentOut, **WRITE_ERRORS})
 def consent_withdraw(request: HttpRequest, resident_id: int, data: ConsentWithdrawIn) -> Any:
     """Record that a consent was withdrawn."""
-    user = _actor(request)
+    user = api_user(request)
     resident = selectors.resident_get(user, resident_id)
     return services.consent_withdraw(actor=user, resident=resident, consent_id=data.consent_id, on=data.on)
 
@@ -303,7 +288,7 @@ def care_group_join(
     request: HttpRequest, resident_id: int, data: CareGroupJoinIn
 ) -> Status[list[dict[str, Any]]]:
     """Tag a resident with a care group; a grade only for graded groups (残疾人)."""
-    user = _actor(request)
+    user = api_user(request)
     resident = selectors.resident_get(user, resident_id)
     group = selectors.care_group_get(user, data.group)
     services.care_group_join(
@@ -325,7 +310,7 @@ def care_group_join(
 )
 def care_group_leave(request: HttpRequest, resident_id: int, data: CareGroupLeaveIn) -> list[dict[str, Any]]:
     """End a care-group membership."""
-    user = _actor(request)
+    user = api_user(request)
     resident = selectors.resident_get(user, resident_id)
     services.care_group_leave(actor=user, resident=resident, membership_id=data.membership_id, on=data.on)
     return selectors.membership_rows(user, resident)
@@ -346,7 +331,7 @@ def household_list(request: HttpRequest, filters: Query[HouseholdQuery]) -> dict
 @router.post("/households", response={201: HouseholdCardOut, **WRITE_ERRORS}, exclude_unset=True)
 def household_create(request: HttpRequest, data: HouseholdCreateIn) -> Status[dict[str, Any]]:
     """Open a household at a house."""
-    user = _actor(request)
+    user = api_user(request)
     household = services.household_create(
         actor=user, place=place_get(user, data.place_id), number=data.number
     )
@@ -365,7 +350,7 @@ def household_detail(request: HttpRequest, household_id: int) -> dict[str, Any]:
 )
 def household_add_member(request: HttpRequest, household_id: int, data: HouseholdMemberIn) -> dict[str, Any]:
     """Put a resident into the household, with their relation to the head."""
-    user = _actor(request)
+    user = api_user(request)
     household = selectors.household_get(user, household_id)
     resident = selectors.resident_get(user, data.resident_id)
     services.household_add_member(actor=user, household=household, resident=resident, relation=data.relation)
@@ -377,7 +362,7 @@ def household_add_member(request: HttpRequest, household_id: int, data: Househol
 )
 def household_set_head(request: HttpRequest, household_id: int, data: HouseholdHeadIn) -> dict[str, Any]:
     """Make a member the head of the household (户主)."""
-    user = _actor(request)
+    user = api_user(request)
     household = selectors.household_get(user, household_id)
     resident = selectors.resident_get(user, data.resident_id)
     services.household_set_head(actor=user, household=household, resident=resident)
@@ -396,7 +381,7 @@ def house_detail(request: HttpRequest, house_id: int) -> dict[str, Any]:
 @router.patch("/houses/{house_id}", response={200: HouseDetailOut, **WRITE_ERRORS})
 def house_update(request: HttpRequest, house_id: int, data: HouseUpdateIn) -> dict[str, Any]:
     """Change a house's use (the date of the change is kept), owner, tenants, area, floor or room."""
-    user = _actor(request)
+    user = api_user(request)
     house = selectors.house_get(user, house_id)
     sent = data.model_fields_set
     owner: Any = services.UNSET
@@ -436,7 +421,7 @@ def care_group_list(request: HttpRequest) -> list[Any]:
 def care_group_create(request: HttpRequest, data: CareGroupCreateIn) -> Status[Any]:
     """Add a care group to the list (platform administrators only)."""
     group = services.care_group_create(
-        actor=_actor(request),
+        actor=api_user(request),
         code=data.code,
         name=data.name,
         name_en=data.name_en,

@@ -14,8 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from wangge.core.api import ErrorOut, ValidationErrorOut
-from wangge.core.models import User
+from wangge.core.api import READ_ERRORS, WRITE_ERRORS, ErrorOut, api_user
 from wangge.people import ledger_jobs
 from wangge.people.export import XLSX, ExportFilters, export_residents
 from wangge.people.ledger import LedgerReport, error_report_xlsx, ledger_template
@@ -23,14 +22,6 @@ from wangge.people.models import LedgerJob
 
 router = Router(tags=["ledger"])
 MAX_ID = 2**63 - 1
-READ_ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    422: ValidationErrorOut,
-}
-WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 409: ErrorOut}
 FILE_RESPONSE = {
     "responses": {
         200: {
@@ -107,12 +98,6 @@ class JobOut(Schema):
     report: ReportOut | None
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User), "the API authenticates every request"
-    return user
-
-
 def job_out(job: LedgerJob) -> dict[str, Any]:
     percent = 100 if job.is_finished else (min(99, job.done * 100 // job.total) if job.total else 0)
     report = LedgerReport.from_dict(job.report).to_dict() if job.report else None
@@ -153,7 +138,7 @@ def ledger_export(request: HttpRequest, filters: Query[ExportQuery]) -> Any:
     """The residents matching the filters, in the caller's scope, as .xlsx (identifiers masked;
     health notes and sensitive care groups only where the caller may see them)."""
     return export_residents(
-        _actor(request),
+        api_user(request),
         ExportFilters(
             q=filters.q,
             place_id=filters.place_id,
@@ -182,7 +167,7 @@ def ledger_import_create(
     """
     data = file.read(ledger_jobs.MAX_UPLOAD_BYTES + 1)
     job = ledger_jobs.job_create(
-        actor=_actor(request),
+        actor=api_user(request),
         data=data,
         filename=file.name or "",
         dry_run=dry_run,
@@ -210,6 +195,6 @@ def ledger_import_errors(request: HttpRequest, job_id: int) -> HttpResponse:
 def ledger_import_commit(request: HttpRequest, job_id: int) -> Status[dict[str, Any]]:
     """Import for real what a finished dry run checked (asking again returns the same job)."""
     job = ledger_jobs.job_get(request.user, job_id)
-    commit = ledger_jobs.job_commit(actor=_actor(request), job=job)
+    commit = ledger_jobs.job_commit(actor=api_user(request), job=job)
     commit.refresh_from_db()
     return Status(202, job_out(commit))

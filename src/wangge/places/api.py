@@ -11,8 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from wangge.core.api import ErrorOut, ValidationErrorOut
-from wangge.core.models import User
+from wangge.core.api import READ_ERRORS, WRITE_ERRORS, ErrorOut, api_user
 from wangge.org.selectors import responsible_for
 from wangge.places import selectors, services
 from wangge.places.models import Place
@@ -32,14 +31,6 @@ from wangge.places.schemas import (
 )
 
 router = Router(tags=["places"])
-READ_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
-WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 403: ErrorOut, 409: ErrorOut}
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User), "the API authenticates every request"
-    return user
 
 
 def _detail(request: HttpRequest, place: Place) -> PlaceDetailOut:
@@ -80,7 +71,7 @@ def place_create(request: HttpRequest, data: PlaceCreateIn) -> Status[PlaceDetai
     """Add a place under a parent the caller manages."""
     parent = selectors.place_get(request.user, data.parent_id)
     place = services.place_create(
-        actor=_actor(request),
+        actor=api_user(request),
         parent=parent,
         kind=data.kind,
         name=data.name,
@@ -105,7 +96,7 @@ def place_update(request: HttpRequest, place_id: int, data: PlaceUpdateIn) -> Pl
     """Rename a place, move its point, or redraw or clear its boundary."""
     place = selectors.place_get(request.user, place_id)
     place = services.place_update(
-        actor=_actor(request),
+        actor=api_user(request),
         place=place,
         name=data.name,
         boundary=data.boundary,
