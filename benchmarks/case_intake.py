@@ -236,11 +236,12 @@ def free_port() -> int:
 
 def http_load(env: dict[str, str], requests: int, threads: int, places: list[int]) -> list[dict[str, Any]]:
     port = free_port()
+    log = open(os.path.join(env["WANGGE_HOME"], "server.log"), "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [sys.executable, "-m", "wangge.cli", "demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env={**env, "WANGGE_SERVER_LOG_LEVEL": "warning"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 120
@@ -266,6 +267,9 @@ def http_load(env: dict[str, str], requests: int, threads: int, places: list[int
         rng = random.Random(7)
         plan = [(rng.choice(places), rng.choice(CATEGORIES)) for _ in range(requests * 2)]
         local = threading.local()
+        failures: dict[int, int] = {}
+        samples: dict[int, str] = {}
+        failures_lock = threading.Lock()
 
         def setup() -> None:
             local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -287,21 +291,30 @@ def http_load(env: dict[str, str], requests: int, threads: int, places: list[int
                     },
                 )
                 response = local.conn.getresponse()
-                response.read()
+                body = response.read()
+                if response.status != 201:
+                    with failures_lock:
+                        failures[response.status] = failures.get(response.status, 0) + 1
+                        samples.setdefault(response.status, body[:300].decode("utf-8", "replace"))
                 return response.status == 201
 
             return one
 
-        return [
+        results = [
             run_load("api (HTTP)", 1, requests, make(0), setup),
             run_load("api (HTTP)", threads, requests, make(requests), setup),
         ]
+        if failures:
+            results[-1]["failures"] = {str(k): v for k, v in failures.items()}
+            results[-1]["failure_samples"] = {str(k): v for k, v in samples.items()}
+        return results
     finally:
         server.terminate()
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
 
 
 def with_database(url: str, name: str) -> str:
@@ -355,10 +368,16 @@ def report(result: dict[str, Any], command: str) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["results"]:
+        errors = str(r["errors"])
+        if r.get("failures"):
+            errors += " (" + ", ".join(f"{n}× {code}" for code, n in r["failures"].items()) + ")"
         lines.append(
             f"| {r['way']} | {r['threads']} | {r['requests']:,} | {r['seconds']:.1f} | {r['per_second']:.0f} "
-            f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |"
+            f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {errors} |"
         )
+    for r in result["results"]:
+        for code, sample in r.get("failure_samples", {}).items():
+            lines.append(f"\nA {code} answer: `{sample}`")
     return "\n".join(lines)
 
 

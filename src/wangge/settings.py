@@ -154,7 +154,9 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    _db: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True))
+    # Under ASGI every request runs in its own thread, and persistent connections pile up one
+    # per thread until the server refuses more (measured: BENCHMARKS.md, intake over HTTP).
+    _db: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=0))
     if TESTING and os.environ.get("WANGGE_TEST_DB_NAME"):
         _db["TEST"] = {"NAME": os.environ["WANGGE_TEST_DB_NAME"]}
 else:
