@@ -16,6 +16,7 @@ Counting rules, written down in ``docs/cases/sla.md``:
 
 from __future__ import annotations
 
+import functools
 import threading
 import time as _time
 from datetime import date, datetime, time, timedelta
@@ -54,14 +55,20 @@ def _override_map() -> dict[date, bool]:
         return _overrides
 
 
-def is_workday(day: date) -> bool:
-    override = _override_map().get(day)
-    if override is not None:
-        return override
+@functools.lru_cache(maxsize=8192)
+def _package_workday(day: date) -> bool:
+    # The package scans its whole table on each call; a day's answer never changes.
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:  # a year the package does not cover yet
         return day.weekday() < 5
+
+
+def is_workday(day: date) -> bool:
+    override = _override_map().get(day)
+    if override is not None:
+        return override
+    return _package_workday(day)
 
 
 def holiday_name(day: date) -> str:
