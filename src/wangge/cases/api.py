@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from django.http import FileResponse, HttpRequest
@@ -291,11 +292,9 @@ def case_list(request: HttpRequest, filters: Query[CaseQuery]) -> dict[str, Any]
     return _page(selectors.cases_list(user, f), filters.limit, filters.offset)
 
 
-def _local_midnight(day: Any, *, next_day: bool = False) -> Any:
+def _local_midnight(day: date | None, *, next_day: bool = False) -> datetime | None:
     if day is None:
         return None
-    from datetime import datetime, time, timedelta
-
     start = datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
     return start + timedelta(days=1) if next_day else start
 

@@ -7,19 +7,24 @@ pixels and bytes, turned upright and written again as JPEG.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from wangge.core.errors import ValidationError
 
+T = TypeVar("T")
+P = ParamSpec("P")
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}
 MAX_PIXELS = 40_000_000
 LONG_EDGE = 2560
@@ -80,10 +85,30 @@ def read_photo(data: bytes, *, label: str = "") -> Photo:
     )
 
 
-def read_photos(items: Sequence[bytes]) -> list[Photo]:
+def read_photos(items: Sequence[bytes | Photo]) -> list[Photo]:
+    """Check and re-encode uploads; photos already read pass through unchanged."""
     if len(items) > settings.CASES_MAX_PHOTOS:
         raise ValidationError(
             _("At most %(n)d photos may be attached") % {"n": settings.CASES_MAX_PHOTOS},
             code="too_many_photos",
         )
-    return [read_photo(data, label=_("Photo %(n)d") % {"n": i + 1}) for i, data in enumerate(items)]
+    return [
+        data if isinstance(data, Photo) else read_photo(data, label=_("Photo %(n)d") % {"n": i + 1})
+        for i, data in enumerate(items)
+    ]
+
+
+def photos_read_first(fn: Callable[P, T]) -> Callable[P, T]:
+    """Make a service atomic, decoding its ``photos`` before the transaction starts.
+
+    Decoding and re-encoding nine phone photos takes a while; inside the transaction it would
+    hold SQLite's single write lock (and a row lock on PostgreSQL) all that time.
+    """
+    atomic = transaction.atomic(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        kwargs["photos"] = read_photos(kwargs.get("photos", ()))  # type: ignore[arg-type]
+        return atomic(*args, **kwargs)
+
+    return wrapper

@@ -51,11 +51,11 @@ def desk(case: Case) -> list[int]:
     if case.owner_place_id:
         return _at_place(case.owner_place_path, DESK_ROLES)
     if case.owner_department_id:
-        return _unit_staff(department_id=case.owner_department_id)
-    return _unit_staff(property_company_id=case.owner_property_company_id)
+        return unit_staff(department_id=case.owner_department_id)
+    return unit_staff(property_company_id=case.owner_property_company_id)
 
 
-def _unit_staff(*, department_id: int | None = None, property_company_id: int | None = None) -> list[int]:
+def unit_staff(*, department_id: int | None = None, property_company_id: int | None = None) -> list[int]:
     qs = Assignment.objects.filter(is_active=True)
     if department_id:
         qs = qs.filter(department_id=department_id, role=Role.DEPARTMENT_STAFF)
@@ -70,9 +70,9 @@ def handlers(case: Case) -> list[int]:
     if case.handler_id:
         return [case.handler_id]
     if case.handler_department_id:
-        return _unit_staff(department_id=case.handler_department_id)
+        return unit_staff(department_id=case.handler_department_id)
     if case.handler_property_company_id:
-        return _unit_staff(property_company_id=case.handler_property_company_id)
+        return unit_staff(property_company_id=case.handler_property_company_id)
     if case.handler_place is not None:
         return _at_place(case.handler_place.path, HANDLER_ROLES) or _at_place(
             case.handler_place.path, DESK_ROLES

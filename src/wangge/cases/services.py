@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from wangge.cases import notices, routing, sla
-from wangge.cases.attachments import Photo, read_photos
+from wangge.cases.attachments import Photo, photos_read_first, read_photos
 from wangge.cases.models import (
     OPEN_STATES,
     Attachment,
@@ -268,7 +268,7 @@ def _check_channel(actor: User | None, channel: str, path: str, *, phone: str, h
         raise ValidationError(_("Unknown channel"), code="bad_choice")
 
 
-@transaction.atomic
+@photos_read_first
 def case_intake(
     *,
     actor: User | None,
@@ -284,7 +284,7 @@ def case_intake(
     reporter_name: str = "",
     reporter_phone: str = "",
     hotline_ticket: str = "",
-    photos: Sequence[bytes] = (),
+    photos: Sequence[bytes | Photo] = (),
     me_too_of: Case | None = None,
     idempotency_key: str = "",
     source_ref: str = "",
@@ -883,9 +883,14 @@ def case_start(*, actor: User, case: Case | int, note: str = "", version: int | 
     return case
 
 
-@transaction.atomic
+@photos_read_first
 def case_progress(
-    *, actor: User, case: Case | int, note: str, photos: Sequence[bytes] = (), version: int | None = None
+    *,
+    actor: User,
+    case: Case | int,
+    note: str,
+    photos: Sequence[bytes | Photo] = (),
+    version: int | None = None,
 ) -> Case:
     checked = read_photos(photos)
     case, note = _begin(actor, case, "progress", version, note)
@@ -893,9 +898,14 @@ def case_progress(
     return case
 
 
-@transaction.atomic
+@photos_read_first
 def case_resolve(
-    *, actor: User, case: Case | int, reply: str, photos: Sequence[bytes] = (), version: int | None = None
+    *,
+    actor: User,
+    case: Case | int,
+    reply: str,
+    photos: Sequence[bytes | Photo] = (),
+    version: int | None = None,
 ) -> Case:
     """Finish the work and reply to the reporter (办结并答复)."""
     checked = read_photos(photos)
@@ -1062,7 +1072,7 @@ def case_assist(
     _finish(case, actor, "assist", from_state=case.state, note=note, data={"to": target.label}, now=now)
     recipients: list[int] = [target.user.pk] if target.user is not None else []
     if target.department is not None:
-        recipients += notices._unit_staff(department_id=target.department.pk)
+        recipients += notices.unit_staff(department_id=target.department.pk)
     notices.tell(case, "assist", recipients, notices.headline(case, _("Please assist")), note)
     return case
 

@@ -174,12 +174,3 @@ USER_ACTIONS = (
     "close",
     "cancel",
 )
-
-
-def transition(name: str) -> Transition:
-    return TRANSITIONS[name]
-
-
-def allowed_from(name: str, state: str) -> bool:
-    t = TRANSITIONS[name]
-    return state in t.sources
