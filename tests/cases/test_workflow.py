@@ -408,3 +408,16 @@ def test_a_co_building_supervisor_reports_in_the_street_they_serve(users: dict[s
     visible = cases_list(rider)
     assert case in visible
     assert all(c.reporters.filter(user=rider).exists() for c in visible)
+
+
+def test_a_grid_owned_request_waits_in_the_grid_workers_tasks(users: dict[str, Any]) -> None:
+    from wangge.cases.selectors import my_tasks
+
+    case = file_case(actor=users["resident"], code="1601")  # a fire hazard: the grid owns it
+    assert case.owner_place_id == grid_of("grid1").pk
+    assert case.state == State.RECEIVED
+    assert case in my_tasks(users["grid1"])
+    assert case not in my_tasks(users["grid2"])
+    services.case_dispatch(actor=users["grid1"], case=case, to=Target(user=users["grid1"]))
+    services.case_accept(actor=users["grid1"], case=case)
+    assert case in my_tasks(users["grid1"])

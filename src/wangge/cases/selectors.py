@@ -133,8 +133,15 @@ def my_tasks(user: Any) -> QuerySet[Case]:
     if handle_paths:
         cond |= Q(handler_id__isnull=True, handler_place__path__in=handle_paths)
     cond |= Q(pk__in=Case.objects.filter(assists__user_id=scope.user_id).values("pk"))
-    states = (State.DISPATCHED, State.ACCEPTED, State.IN_PROGRESS)
-    return cases_visible(user).filter(cond, state__in=states).order_by("due_at", "pk")
+    working = Q(cond, state__in=(State.DISPATCHED, State.ACCEPTED, State.IN_PROGRESS))
+    # What a grid owns and nobody has taken yet waits for the grid's own staff, who are its
+    # desk (permissions.is_dispatcher): 小事不出网格.
+    waiting = Q(
+        owner_place__kind__in=permissions.GRID_KINDS,
+        owner_place_path__in=handle_paths,
+        state__in=(State.RECEIVED, State.RETURNED),
+    )
+    return cases_visible(user).filter(working | waiting).order_by("due_at", "pk")
 
 
 def overdue_board(user: Any, *, within_hours: int = 24) -> QuerySet[Case]:
