@@ -702,3 +702,17 @@ def test_overdue_board_is_empty_before_deadlines(users: dict[str, Any], page_cli
         body = text(page_client("community").get("/cases/overdue/"))
 
     assert case.number not in body.split('data-testid="board-overdue"')[1].split("</section>")[0]
+
+
+def test_the_queue_page_works_out_its_dispatch_choices_once_per_page(
+    users: dict[str, Any], page_client: Any, django_assert_max_num_queries: Any
+) -> None:
+    for _ in range(5):
+        file_case(users)
+    client = page_client("community")
+    with django_assert_max_num_queries(20):
+        response = client.get("/cases/")
+    assert response.status_code == 200
+    rows = response.content.count(b'data-testid="queue-row"')
+    assert rows >= 5
+    assert response.content.count(b'data-testid="quick-dispatch"') == rows

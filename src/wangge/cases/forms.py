@@ -225,6 +225,21 @@ def unit_choices(user: Any, case: Case, *, people: bool = True) -> list[Choice]:
     """Units (and people) the user may send this case to: grids, communities and the street
     under the owning unit where the user dispatches, their handlers, the departments over
     the place, the property company managing it."""
+    return [
+        *territory_choices(user, case, people=people),
+        *department_choices(case),
+        *company_choices(routing.property_company_of(case.place)),
+    ]
+
+
+def company_choices(company: Any) -> list[Choice]:
+    return (
+        [] if company is None else [Choice(f"company:{company.pk}", company.name, str(_("Property company")))]
+    )
+
+
+def territory_choices(user: Any, case: Case, *, people: bool = True) -> list[Choice]:
+    """The grids, communities and street (and their handlers) under the owning unit."""
     base = _base_path(case)
     out: list[Choice] = []
     kinds: list[str] = [PlaceKind.STREET, PlaceKind.COMMUNITY, PlaceKind.GRID]
@@ -258,10 +273,6 @@ def unit_choices(user: Any, case: Case, *, people: bool = True) -> list[Choice]:
             if has_capability(user, Capability.CASE_DISPATCH, a.place.path):
                 label = f"{a.user.label} · {a.place.name} · {a.get_role_display()}"
                 out.append(Choice(f"user:{a.user_id}:{a.place_id}", label, persons))
-    out += department_choices(case)
-    company = routing.property_company_of(case.place)
-    if company is not None:
-        out.append(Choice(f"company:{company.pk}", company.name, str(_("Property company"))))
     return out
 
 

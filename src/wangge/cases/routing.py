@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import F
+
 from wangge.cases.models import Category, OwnerLevel
 from wangge.org.models import Department, PropertyCompany
 from wangge.places.models import Place, PlaceKind
@@ -32,10 +34,7 @@ class Owner:
 
 def ancestors(place: Place) -> list[Place]:
     """The place and every place above it, nearest first (one query)."""
-    prefixes = []
-    parts = place.path.split(".")[:-1]
-    for i in range(len(parts), 0, -1):
-        prefixes.append(".".join(parts[:i]) + ".")
+    prefixes = list(reversed(place.ancestor_paths()))
     by_path = {p.path: p for p in Place.objects.filter(path__in=prefixes)}
     return [by_path[p] for p in prefixes if p in by_path]
 
@@ -57,18 +56,39 @@ def street_of(place: Place) -> Place:
 
 
 def property_company_of(place: Place) -> PropertyCompany | None:
-    paths = [p.pk for p in ancestors(place)]
     return (
-        PropertyCompany.objects.filter(managed_places__in=paths)
+        PropertyCompany.objects.filter(managed_places__path__in=place.ancestor_paths())
         .order_by("-managed_places__depth", "pk")
         .first()
     )
 
 
+def property_companies_of(places: list[Place]) -> dict[str, PropertyCompany]:
+    """``property_company_of`` for many places in one query, by place path."""
+    wanted = {path for place in places for path in place.ancestor_paths()}
+    managing: dict[str, tuple[int, PropertyCompany]] = {}
+    for company in (
+        PropertyCompany.objects.filter(managed_places__path__in=wanted)
+        .annotate(managed_path=F("managed_places__path"), managed_depth=F("managed_places__depth"))
+        .order_by("pk")
+    ):
+        managing.setdefault(company.managed_path, (company.managed_depth, company))
+    found: dict[str, PropertyCompany] = {}
+    for place in places:
+        best = max(
+            (managing[p] for p in place.ancestor_paths() if p in managing), key=lambda m: m[0], default=None
+        )
+        if best is not None:
+            found[place.path] = best[1]
+    return found
+
+
 def departments_over(place: Place) -> list[Department]:
     """The active departments of the counties (and streets) above ``place``."""
     return list(
-        Department.objects.filter(place__in=ancestors(place), is_active=True).order_by("place__depth", "name")
+        Department.objects.filter(place__path__in=place.ancestor_paths(), is_active=True).order_by(
+            "place__depth", "name"
+        )
     )
 
 

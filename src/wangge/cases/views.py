@@ -157,14 +157,24 @@ def queue(request: HttpRequest) -> HttpResponse:
     qs = selectors.filtered(selectors.dispatch_queue(request.user), filters.to_filter())
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = _rows(page.object_list)
-    cache: dict[tuple[str, str], list[tuple[Any, Any]]] = {}
+    # The choices depend on the owner (territory), the county (departments) and the place
+    # (its property company): each is worked out once per page, not once per row.
+    territory: dict[str, list[forms.Choice]] = {}
+    departments: dict[str, list[forms.Choice]] = {}
+    companies = routing.property_companies_of([row["case"].place for row in rows])
     for row in rows:
         case = row["case"]
-        key = (case.owner_place_path, case.place_path)
-        if key not in cache:
-            units = forms.unit_choices(request.user, case, people=False)
-            cache[key] = forms.grouped(units)
-        row["targets"] = cache[key]
+        owner, county = case.owner_place_path, case.place_path.split(".", 1)[0]
+        if owner not in territory:
+            territory[owner] = forms.territory_choices(request.user, case, people=False)
+        if county not in departments:
+            departments[county] = forms.department_choices(case)
+        units = [
+            *territory[owner],
+            *departments[county],
+            *forms.company_choices(companies.get(case.place_path)),
+        ]
+        row["targets"] = forms.grouped(units)
         row["may_dispatch"] = permissions.may(request.user, "dispatch", case)
     context = {
         "page": page,
