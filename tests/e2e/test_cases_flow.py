@@ -216,6 +216,7 @@ def test_resident_request_round_trip_with_rework_and_metrics(
         page.goto(f"{base_url}/cases/{number}/")
         assert page.get_attribute("html", "lang") == "en"
         assert page.locator("[data-testid=timeline-entry][data-action=rate]").count() == 2
+        no_sideways_scroll(page)  # English labels are longer: the menu must wrap, not overflow
         page.screenshot(path=str(artifacts / "cases-detail-desktop-en.png"), full_page=True)
 
 
